@@ -1,0 +1,3 @@
+from inboxwatch.cli.main import main
+
+main()

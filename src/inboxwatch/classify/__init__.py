@@ -1,0 +1,1 @@
+"""Bounce reasons and mailbox-provider detection."""

@@ -1,0 +1,1 @@
+"""The `inboxwatch` command. Thin: it parses options and calls lower layers."""

@@ -1,0 +1,7 @@
+"""Typed records shared by every layer. Standard library only, no I/O."""
+
+from inboxwatch.model.events import DeliveryEvent, EventType
+from inboxwatch.model.providers import Provider
+from inboxwatch.model.records import Rejected
+
+__all__ = ["DeliveryEvent", "EventType", "Provider", "Rejected"]

@@ -1,0 +1,56 @@
+"""The catalogue of parsers and format detection."""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from inboxwatch.parsers.base import ParserSpec
+
+# Modules that define a `PARSER`. Order breaks ties in detection.
+PARSER_MODULES = (
+    "inboxwatch.parsers.postfix",
+    "inboxwatch.parsers.exim",
+    "inboxwatch.parsers.ses",
+    "inboxwatch.parsers.sendgrid",
+    "inboxwatch.parsers.mailgun",
+    "inboxwatch.parsers.postmark",
+    "inboxwatch.parsers.sparkpost",
+    "inboxwatch.parsers.mandrill",
+    "inboxwatch.parsers.brevo",
+    "inboxwatch.parsers.resend",
+)
+
+
+@cache
+def all_parsers() -> tuple[ParserSpec, ...]:
+    specs = []
+    for name in PARSER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # A format whose module is not written yet is simply absent.
+            if exc.name == name:
+                continue
+            raise
+        specs.append(module.PARSER)
+    return tuple(specs)
+
+
+def get_parser(kind: str) -> ParserSpec:
+    for spec in all_parsers():
+        if spec.kind == kind:
+            return spec
+    known = ", ".join(sorted(spec.kind for spec in all_parsers()))
+    raise KeyError("unknown input kind %r; known kinds: %s" % (kind, known))
+
+
+def detect(head: bytes, name: str = "") -> ParserSpec | None:
+    """Return the parser most confident about `head`, or None when none is."""
+    best: ParserSpec | None = None
+    best_score = 0
+    for spec in all_parsers():
+        score = spec.sniff(head, name)
+        if score > best_score:
+            best, best_score = spec, score
+    return best

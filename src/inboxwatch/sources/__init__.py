@@ -1,0 +1,1 @@
+"""Readers that bring bytes in and hand them to parsers."""

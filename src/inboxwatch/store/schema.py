@@ -1,0 +1,214 @@
+"""Table definitions. Alembic migrations in `store/migrations` must match them.
+
+Dimension columns that take part in unique keys hold '' rather than NULL,
+because NULLs never collide in a unique index on SQLite or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# Stable constraint names, so migrations can refer to them on every backend.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite needs INTEGER for an auto-incrementing primary key.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+ingests = Table(
+    "ingests",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("events_stored", Integer, nullable=False, default=0),
+    Column("duplicates", Integer, nullable=False, default=0),
+    Column("rejected", Integer, nullable=False, default=0),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    # sha256 hex of (source kind, parser event id): the idempotency key.
+    Column("event_key", String(64), nullable=False, unique=True),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("recipient", String(320)),
+    Column("recipient_domain", String(255)),
+    Column("sender", String(320)),
+    Column("sending_ip", String(45), nullable=False, default=""),
+    Column("sending_domain", String(255), nullable=False, default=""),
+    Column("campaign", String(255), nullable=False, default=""),
+    Column("message_id", String(998)),
+    Column("queue_id", String(64)),
+    Column("relay_host", String(255)),
+    Column("smtp_code", Integer),
+    Column("enhanced_status", String(16)),
+    Column("diagnostic", Text),
+    Column("bounce_reason", String(32)),
+    Column("hard", Boolean),
+    Column("ingest_id", Id, ForeignKey("ingests.id")),
+    Column("extra", JSON),
+    Index(None, "time"),
+    Index(None, "tenant", "provider", "time"),
+    Index(None, "message_id"),
+)
+
+# Per-minute counts by every dimension the metrics group by.
+rollups = Table(
+    "rollups",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("bucket", DateTime(timezone=True), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("sending_ip", String(45), nullable=False),
+    Column("sending_domain", String(255), nullable=False),
+    Column("campaign", String(255), nullable=False),
+    Column("sent", Integer, nullable=False, default=0),
+    Column("delivered", Integer, nullable=False, default=0),
+    Column("deferred", Integer, nullable=False, default=0),
+    Column("bounced", Integer, nullable=False, default=0),
+    Column("hard_bounced", Integer, nullable=False, default=0),
+    Column("complained", Integer, nullable=False, default=0),
+    Column("opened", Integer, nullable=False, default=0),
+    Column("clicked", Integer, nullable=False, default=0),
+    Column("unsubscribed", Integer, nullable=False, default=0),
+    Column("dropped", Integer, nullable=False, default=0),
+    UniqueConstraint("bucket", "tenant", "provider", "sending_ip", "sending_domain", "campaign"),
+    Index(None, "tenant", "bucket"),
+)
+
+# Inputs that could not be read, kept with the reason for inspection.
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("location", String(255)),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text),
+    Column("ingest_id", Id, ForeignKey("ingests.id")),
+    Index(None, "received_at"),
+)
+
+# How far each followed log file has been read, to resume after a restart.
+file_positions = Table(
+    "file_positions",
+    metadata,
+    Column("path", String(1024), primary_key=True),
+    Column("device", BigInteger, nullable=False),
+    Column("inode", BigInteger, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    # sha256 of the first bytes, to notice a file replaced under the same inode.
+    Column("head_digest", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per incident: at most one unresolved alert per fingerprint.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("rule", String(128), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("annotations", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("value", JSON),
+    Column("pending_since", DateTime(timezone=True), nullable=False),
+    Column("fired_at", DateTime(timezone=True)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("acknowledged_by", String(255)),
+    Column("ack_note", Text),
+    Column("last_evaluated_at", DateTime(timezone=True), nullable=False),
+    Column("last_notified_at", DateTime(timezone=True)),
+    Index(None, "fingerprint", "state"),
+    Index(None, "state"),
+)
+
+alert_history = Table(
+    "alert_history",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("alert_id", Id, ForeignKey("alerts.id"), nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("from_state", String(16)),
+    Column("to_state", String(16), nullable=False),
+    Column("actor", String(255)),
+    Column("note", Text),
+    Index(None, "alert_id"),
+)
+
+# Notifications waiting to be sent, written in the alert change's transaction.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("alert_id", Id, ForeignKey("alerts.id")),
+    Column("channel", String(128), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("idempotency_key", String(64), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("sent_at", DateTime(timezone=True)),
+    # Set while a sender works on the row; a lease older than the send
+    # timeout is taken over, so a crash mid-send is retried.
+    Column("leased_until", DateTime(timezone=True)),
+    Index(None, "status", "next_attempt_at"),
+)
+
+notification_attempts = Table(
+    "notification_attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("outbox_id", Id, ForeignKey("outbox.id"), nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("retryable", Boolean),
+    Column("error", Text),
+    Index(None, "outbox_id"),
+)
+
+# Named timestamps the service keeps, such as the last evaluated minute.
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("time", DateTime(timezone=True), nullable=False),
+)
