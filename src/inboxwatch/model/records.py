@@ -18,3 +18,14 @@ class Rejected:
 
     error: ParseError
     raw: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FilePosition:
+    """Where reading stopped in a followed file, and how to recognise that file again."""
+
+    path: str
+    device: int
+    inode: int
+    offset: int
+    head_digest: str

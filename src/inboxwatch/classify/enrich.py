@@ -1,0 +1,72 @@
+"""Fill in the labels of a delivery event that its source left out.
+
+Metrics group by provider, sending IP and sending domain, but most sources
+name only some of them: a Postfix log shows the recipient, the MX host and
+the instance name but not the address the instance sends from. The rules
+here derive what is missing without guessing: a label that cannot be derived
+stays empty.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from collections.abc import Mapping
+
+from inboxwatch.classify.providers import provider_for, provider_for_relay
+from inboxwatch.model.events import DeliveryEvent
+
+
+@dataclasses.dataclass(frozen=True)
+class EnrichOptions:
+    """Site knowledge used to label events.
+
+    `instance_ips` maps an MTA instance name (Postfix `syslog_name` such as
+    `postfix-out1`, or an Exim host name) to the IP address it sends from.
+    """
+
+    tenant: str = "default"
+    instance_ips: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+def ip_in_instance_name(instance: str) -> str | None:
+    """Return the IP address an instance name carries, as in `postfix-203.0.113.10`."""
+    candidate = instance.rsplit("-", 1)[-1]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
+def sender_domain(sender: str | None) -> str | None:
+    if not sender or "@" not in sender:
+        return None
+    return sender.rsplit("@", 1)[1].strip().rstrip(".").lower() or None
+
+
+def enrich(event: DeliveryEvent, options: EnrichOptions) -> DeliveryEvent:
+    changes: dict[str, object] = {}
+
+    if not event.provider:
+        by_relay = provider_for_relay(event.relay_host)
+        by_domain = provider_for(event.recipient_domain)
+        # The recipient's own domain wins when it is a known consumer domain;
+        # the MX host decides for custom domains on hosted platforms.
+        changes["provider"] = by_domain if by_domain != "other" or by_relay is None else by_relay
+
+    if not event.sending_domain:
+        domain = sender_domain(event.sender)
+        if domain:
+            changes["sending_domain"] = domain
+
+    if not event.sending_ip:
+        instance = event.extra.get("instance") if event.extra else None
+        if instance:
+            ip = options.instance_ips.get(instance) or ip_in_instance_name(instance)
+            if ip:
+                changes["sending_ip"] = ip
+
+    if not event.tenant:
+        changes["tenant"] = options.tenant
+
+    return event.replace(**changes) if changes else event

@@ -1,0 +1,1 @@
+"""Generated sample traffic for `inboxwatch demo` and the benchmarks."""

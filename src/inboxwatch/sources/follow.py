@@ -1,0 +1,168 @@
+"""Following a growing log file across rotation, with a resumable position.
+
+`FollowedFile` hands out complete lines only and remembers the byte offset
+after each, so the caller can store how far it got and resume after a
+restart. Rotation by rename (logrotate's default) is noticed when the path
+names a new inode: the old file is read to its end first, then the new one
+from its start. Truncation in place (`copytruncate`) is noticed when the file
+becomes shorter than the offset, and reading starts again at zero.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import threading
+from collections import deque
+from typing import BinaryIO
+
+from inboxwatch.model.records import FilePosition
+
+log = logging.getLogger(__name__)
+
+# Bytes of a file's start hashed to recognise it again after a restart.
+HEAD_DIGEST_BYTES = 1024
+
+# Lines longer than this are cut; syslog relays cut far earlier.
+MAX_LINE_BYTES = 1024 * 1024
+
+
+def head_digest(handle: BinaryIO) -> str:
+    position = handle.tell()
+    handle.seek(0)
+    digest = hashlib.sha256(handle.read(HEAD_DIGEST_BYTES)).hexdigest()
+    handle.seek(position)
+    return digest
+
+
+class FollowedFile(io.BufferedIOBase):
+    """A read-only stream over a followed log file that returns one line per read.
+
+    `read1` blocks, polling every `poll_interval` seconds, until a complete
+    line is available or `stop` is set; then it returns b"" (end of stream).
+    `safe_position()` is the position after the line read `lag` lines ago:
+    a parser may read ahead of the records it has yielded, so storing an
+    older position never skips a line that was not processed. Lines read
+    again after a restart produce the same event ids and are deduplicated by
+    the store.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        start: FilePosition | None = None,
+        stop: threading.Event | None = None,
+        poll_interval: float = 1.0,
+        lag: int = 8,
+    ) -> None:
+        super().__init__()
+        self.path = path
+        self.stop = stop or threading.Event()
+        self.poll_interval = poll_interval
+        self._handle: BinaryIO | None = None
+        self._stat: os.stat_result | None = None
+        self._partial = b""
+        self._recent: deque[FilePosition] = deque(maxlen=lag + 1)
+        self._open(start)
+
+    def readable(self) -> bool:
+        return True
+
+    def _open(self, start: FilePosition | None) -> None:
+        try:
+            handle = open(self.path, "rb")
+        except FileNotFoundError:
+            log.info("followed file %s does not exist yet; waiting for it", self.path)
+            return
+        stat = os.fstat(handle.fileno())
+        offset = 0
+        if start is not None and (start.device, start.inode) == (stat.st_dev, stat.st_ino):
+            if stat.st_size >= start.offset and head_digest(handle) == start.head_digest:
+                offset = start.offset
+            else:
+                log.warning("followed file %s changed under the same inode; reading it from the start", self.path)
+        handle.seek(offset)
+        self._handle, self._stat = handle, stat
+        self._remember(offset)
+        log.info("following %s from byte %d", self.path, offset)
+
+    def _remember(self, offset: int) -> None:
+        assert self._handle is not None and self._stat is not None
+        self._recent.append(
+            FilePosition(self.path, self._stat.st_dev, self._stat.st_ino, offset, head_digest(self._handle))
+        )
+
+    def safe_position(self) -> FilePosition | None:
+        return self._recent[0] if self._recent else None
+
+    def read1(self, size: int = -1) -> bytes:
+        while True:
+            line = self._next_line()
+            if line:
+                return line
+            if self.stop.is_set():
+                return b""
+            self._check_rotation()
+            if not self._handle_has_data():
+                self.stop.wait(self.poll_interval)
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self.read1(-1 if size is None else size)
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self.read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _next_line(self) -> bytes:
+        if self._handle is None:
+            return b""
+        chunk = self._handle.readline(MAX_LINE_BYTES)
+        if not chunk:
+            return b""
+        if not chunk.endswith(b"\n") and len(chunk) < MAX_LINE_BYTES:
+            # An incomplete last line: keep it until the writer finishes it.
+            self._partial += chunk
+            return b""
+        line = self._partial + chunk
+        self._partial = b""
+        self._remember(self._handle.tell())
+        return line
+
+    def _handle_has_data(self) -> bool:
+        if self._handle is None:
+            return False
+        return os.fstat(self._handle.fileno()).st_size > self._handle.tell()
+
+    def _check_rotation(self) -> None:
+        try:
+            current = os.stat(self.path)
+        except FileNotFoundError:
+            return
+        if self._handle is None or self._stat is None:
+            self._open(None)
+            return
+        if (current.st_dev, current.st_ino) != (self._stat.st_dev, self._stat.st_ino):
+            if self._handle_has_data():
+                return
+            log.info("followed file %s was rotated; reading the new file from the start", self.path)
+            if self._partial:
+                log.warning("followed file %s ended with an incomplete line of %d bytes", self.path, len(self._partial))
+                self._partial = b""
+            self._handle.close()
+            self._handle = None
+            self._open(None)
+        elif current.st_size < self._handle.tell():
+            log.info("followed file %s was truncated; reading it from the start", self.path)
+            self._handle.seek(0)
+            self._partial = b""
+            self._remember(0)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        super().close()
