@@ -94,3 +94,19 @@ def test_follow_feeds_a_text_reader(tmp_path):
     reader = io.TextIOWrapper(followed, encoding="utf-8")
     assert reader.readline() == "alpha\n"
     assert reader.readline() == "beta\n"
+
+
+def test_follow_calls_idle_hook_while_waiting(tmp_path):
+    path = tmp_path / "mail.log"
+    path.write_bytes(b"a\n")
+    stop = threading.Event()
+    calls = []
+
+    def on_idle():
+        calls.append(1)
+        stop.set()
+
+    followed = FollowedFile(str(path), stop=stop, poll_interval=0.01, on_idle=on_idle)
+    assert followed.read1() == b"a\n"
+    assert followed.read1() == b""
+    assert calls == [1]

@@ -64,12 +64,14 @@ class ChannelError(InboxwatchError):
 
     `retryable` says whether the same request may succeed later (timeouts,
     5xx, 429) or will fail again until someone fixes it (other 4xx, bad
-    configuration).
+    configuration). `retry_after` is the earliest useful retry in seconds
+    when the receiver asked for one (an HTTP 429 or 503 Retry-After header).
     """
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class CheckError(InboxwatchError):

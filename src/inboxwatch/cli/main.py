@@ -12,6 +12,17 @@ from inboxwatch import __version__
 # Modules that each define one click command (or group) named `command`.
 COMMAND_MODULES = (
     "inboxwatch.cli.parse",
+    "inboxwatch.cli.explain",
+    "inboxwatch.cli.ingest",
+    "inboxwatch.cli.status",
+    "inboxwatch.cli.init",
+    "inboxwatch.cli.evaluate",
+    "inboxwatch.cli.alerts",
+    "inboxwatch.cli.check",
+    "inboxwatch.cli.run",
+    "inboxwatch.cli.demo",
+    "inboxwatch.cli.notify",
+    "inboxwatch.cli.report",
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -42,3 +42,47 @@ class Signal:
     denominator: int | None = None
     summary: str = ""
     annotations: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+# Alert states of an ongoing incident. The alert lifecycle keeps at most one
+# alert per fingerprint in them.
+OPEN_STATES = (AlertState.PENDING, AlertState.FIRING, AlertState.ACKNOWLEDGED)
+
+
+@dataclasses.dataclass(frozen=True)
+class Alert:
+    """The lasting object made from signals with one fingerprint, as stored in `alerts`.
+
+    `severity` is the highest reached during the incident. `channels`,
+    `repeat_interval` and `routes` are frozen from the matching routes when
+    the alert fires (and again when it escalates), so later edits of the
+    routes do not change where an ongoing incident is notified. `id` is None
+    until the alert is stored.
+    """
+
+    id: int | None
+    fingerprint: str
+    rule: str
+    tenant: str
+    labels: Mapping[str, str]
+    severity: Severity
+    state: AlertState
+    pending_since: datetime
+    last_evaluated_at: datetime
+    value: float | None = None
+    threshold: float | None = None
+    denominator: int | None = None
+    summary: str = ""
+    annotations: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    fired_at: datetime | None = None
+    resolved_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    ack_note: str | None = None
+    last_notified_at: datetime | None = None
+    channels: tuple[str, ...] = ()
+    repeat_interval: timedelta | None = None
+    routes: tuple[str, ...] = ()
+
+    def replace(self, **changes: Any) -> "Alert":
+        return dataclasses.replace(self, **changes)

@@ -19,6 +19,10 @@ PARSER_MODULES = (
     "inboxwatch.parsers.mandrill",
     "inboxwatch.parsers.brevo",
     "inboxwatch.parsers.resend",
+    "inboxwatch.parsers.dmarc",
+    "inboxwatch.parsers.dmarc_failure",
+    "inboxwatch.parsers.tlsrpt",
+    "inboxwatch.parsers.bounce",
 )
 
 
@@ -39,7 +43,7 @@ def all_parsers() -> tuple[ParserSpec, ...]:
 
 def get_parser(kind: str) -> ParserSpec:
     for spec in all_parsers():
-        if spec.kind == kind:
+        if spec.kind == kind or kind in spec.other_kinds:
             return spec
     known = ", ".join(sorted(spec.kind for spec in all_parsers()))
     raise KeyError("unknown input kind %r; known kinds: %s" % (kind, known))

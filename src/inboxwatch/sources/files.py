@@ -15,6 +15,7 @@ from typing import BinaryIO
 from inboxwatch.errors import ParseError
 from inboxwatch.model.records import Rejected
 from inboxwatch.parsers.base import SNIFF_BYTES, ParseContext, ParseOutcome, ParserSpec
+from inboxwatch.parsers.gunzip import open_gunzip
 from inboxwatch.parsers.registry import detect, get_parser
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def open_input(path: str) -> BinaryIO:
             raise ParseError("cannot open: %s" % (exc.strerror or exc), source=path) from exc
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
     if buffered.peek(2)[:2] == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+        return open_gunzip(buffered, path)
     return buffered
 
 
@@ -149,4 +150,6 @@ def parse_path(path: str, kind: str | None = None, context: ParseContext | None 
         outcome.error = exc
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         outcome.error = ParseError("read failed: %s" % exc, source=path)
+    if spec.other_kinds and outcome.records:
+        outcome.kind = outcome.records[0].kind
     return outcome

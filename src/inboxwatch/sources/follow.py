@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import BinaryIO
 
 from inboxwatch.model.records import FilePosition
@@ -42,7 +43,8 @@ class FollowedFile(io.BufferedIOBase):
 
     `read1` blocks, polling every `poll_interval` seconds, until a complete
     line is available or `stop` is set; then it returns b"" (end of stream).
-    `safe_position()` is the position after the line read `lag` lines ago:
+    `on_idle`, when given, is called before each wait, so the caller can
+    flush what it has buffered while no new lines arrive. `safe_position()` is the position after the line read `lag` lines ago:
     a parser may read ahead of the records it has yielded, so storing an
     older position never skips a line that was not processed. Lines read
     again after a restart produce the same event ids and are deduplicated by
@@ -57,11 +59,13 @@ class FollowedFile(io.BufferedIOBase):
         stop: threading.Event | None = None,
         poll_interval: float = 1.0,
         lag: int = 8,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.path = path
         self.stop = stop or threading.Event()
         self.poll_interval = poll_interval
+        self.on_idle = on_idle
         self._handle: BinaryIO | None = None
         self._stat: os.stat_result | None = None
         self._partial = b""
@@ -107,6 +111,8 @@ class FollowedFile(io.BufferedIOBase):
                 return b""
             self._check_rotation()
             if not self._handle_has_data():
+                if self.on_idle is not None:
+                    self.on_idle()
                 self.stop.wait(self.poll_interval)
 
     def read(self, size: int | None = -1) -> bytes:

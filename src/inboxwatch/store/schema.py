@@ -101,7 +101,10 @@ rollups = Table(
     Column("clicked", Integer, nullable=False, default=0),
     Column("unsubscribed", Integer, nullable=False, default=0),
     Column("dropped", Integer, nullable=False, default=0),
-    UniqueConstraint("bucket", "tenant", "provider", "sending_ip", "sending_domain", "campaign"),
+    # Named explicitly: the conventional name is longer than PostgreSQL's 63-character limit.
+    UniqueConstraint(
+        "bucket", "tenant", "provider", "sending_ip", "sending_domain", "campaign", name="uq_rollups_bucket_dimensions"
+    ),
     Index(None, "tenant", "bucket"),
 )
 
@@ -211,4 +214,121 @@ cursors = Table(
     metadata,
     Column("name", String(128), primary_key=True),
     Column("time", DateTime(timezone=True), nullable=False),
+)
+
+# Every DNS check result: `kind` is "blocklist" (subject an IP or domain,
+# `check_name` the list) or "auth" (subject a domain, `check_name` "domain").
+dns_check_results = Table(
+    "dns_check_results",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("check_name", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index(None, "tenant", "kind", "subject", "check_name", "checked_at"),
+)
+
+# One row per listing episode of an asset on a blocklist; an open episode has no delisted_at.
+blocklist_listings = Table(
+    "blocklist_listings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("asset", String(255), nullable=False),
+    Column("list_name", String(255), nullable=False),
+    Column("first_detected_at", DateTime(timezone=True), nullable=False),
+    Column("last_checked_at", DateTime(timezone=True), nullable=False),
+    Column("delisted_at", DateTime(timezone=True)),
+    Column("confirmations", Integer, nullable=False),
+    Column("codes", JSON, nullable=False),
+    Column("meaning", Text, nullable=False),
+    UniqueConstraint("tenant", "asset", "list_name", "first_detected_at", name="uq_blocklist_listings_episode"),
+    Index(None, "tenant", "delisted_at"),
+)
+
+# DMARC aggregate reports, one row per report. `report_key` is the sha256 hex
+# of the reporter (org_name and email) and the reporter's `report_id`, so a
+# report received twice is stored once.
+dmarc_reports = Table(
+    "dmarc_reports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("report_key", String(64), nullable=False, unique=True),
+    Column("tenant", String(64), nullable=False),
+    Column("org_name", String(255)),
+    Column("email", String(320)),
+    Column("report_id", String(255), nullable=False),
+    Column("policy_domain", String(255), nullable=False),
+    Column("begin_at", DateTime(timezone=True), nullable=False),
+    Column("end_at", DateTime(timezone=True), nullable=False),
+    Column("policy", JSON),
+    Column("messages", BigInteger, nullable=False),
+    Column("warnings", JSON),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("ingest_id", Id, ForeignKey("ingests.id")),
+    Index(None, "policy_domain", "end_at"),
+)
+
+# The <record> rows of each stored aggregate report.
+dmarc_records = Table(
+    "dmarc_records",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("dmarc_report_id", Id, ForeignKey("dmarc_reports.id"), nullable=False),
+    Column("source_ip", String(45), nullable=False),
+    Column("messages", BigInteger, nullable=False),
+    Column("disposition", String(16)),
+    Column("dkim", String(16)),
+    Column("spf", String(16)),
+    Column("dmarc_pass", Boolean, nullable=False),
+    Column("header_from", String(255)),
+    Column("envelope_from", String(255)),
+    Column("envelope_to", String(255)),
+    Column("reasons", JSON),
+    Column("dkim_results", JSON),
+    Column("spf_results", JSON),
+    Index(None, "dmarc_report_id"),
+)
+
+# SMTP TLS reports (RFC 8460), deduplicated like DMARC reports by the
+# organization and its report-id.
+tls_reports = Table(
+    "tls_reports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("report_key", String(64), nullable=False, unique=True),
+    Column("tenant", String(64), nullable=False),
+    Column("organization", String(255)),
+    Column("report_id", String(255), nullable=False),
+    Column("begin_at", DateTime(timezone=True)),
+    Column("end_at", DateTime(timezone=True)),
+    Column("contact_info", String(320)),
+    Column("total_successful", BigInteger, nullable=False),
+    Column("total_failed", BigInteger, nullable=False),
+    Column("warnings", JSON),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("ingest_id", Id, ForeignKey("ingests.id")),
+    Index(None, "end_at"),
+)
+
+# The policies of each stored TLS report; `policy_domain` is '' when the
+# reporter left it out.
+tls_policies = Table(
+    "tls_policies",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tls_report_id", Id, ForeignKey("tls_reports.id"), nullable=False),
+    Column("policy_domain", String(255), nullable=False),
+    Column("policy_type", String(32)),
+    Column("successful", BigInteger, nullable=False),
+    Column("failed", BigInteger, nullable=False),
+    Column("mx_hosts", JSON),
+    Column("policy_strings", JSON),
+    Column("failure_details", JSON),
+    Index(None, "tls_report_id"),
+    Index(None, "policy_domain"),
 )

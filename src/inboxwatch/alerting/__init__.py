@@ -1,0 +1,1 @@
+"""Turning signals into alerts: fingerprints, lifecycle, routing, and the outbox writes."""

@@ -1,0 +1,1 @@
+"""Metric windows, rates, threshold rules and anomaly detection over the store."""

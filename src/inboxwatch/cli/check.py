@@ -1,0 +1,154 @@
+"""`inboxwatch check`: run the DNS health checks once and print the results."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import ssl
+import sys
+
+import click
+
+from inboxwatch.cli.settings import config_option, load_settings
+from inboxwatch.dnscheck.auth import CHECK_NAMES, AuthOptions, check_domain
+from inboxwatch.dnscheck.blocklist_check import check_blocklists
+from inboxwatch.dnscheck.blocklists import CATALOGUE, select_lists
+from inboxwatch.dnscheck.dnsbl import Asset, AssetKind, Health, normalize_domain, parse_asset
+from inboxwatch.dnscheck.mtasts import DEFAULT_POLICY_URL
+from inboxwatch.dnscheck.resolver import Resolver, parse_nameserver
+from inboxwatch.errors import InboxwatchError
+
+# A network in [sender] ips is expanded to its addresses up to this size (a /22).
+MAX_EXPANDED_ADDRESSES = 1024
+
+nameserver_option = click.option(
+    "--nameserver",
+    "nameservers",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="Resolver to query, repeatable. Default: the system resolver configuration (/etc/resolv.conf).",
+)
+timeout_option = click.option("--timeout", type=click.FloatRange(min=0.05), default=2.0, show_default=True, help="Seconds to wait for each DNS answer.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line (JSON Lines).")
+
+
+def make_resolver(nameservers: tuple[str, ...], timeout: float) -> Resolver:
+    try:
+        return Resolver([parse_nameserver(text) for text in nameservers] or None, timeout=timeout)
+    except InboxwatchError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def expand_sender_ips(values: tuple[str, ...]) -> list[Asset]:
+    assets = []
+    for value in values:
+        network = ipaddress.ip_network(value, strict=False)
+        if network.num_addresses > MAX_EXPANDED_ADDRESSES:
+            raise click.ClickException("[sender] ips entry %s has %d addresses; list networks of at most %d addresses, or name the addresses" % (value, network.num_addresses, MAX_EXPANDED_ADDRESSES))
+        kind = AssetKind.IPV4 if network.version == 4 else AssetKind.IPV6
+        assets.extend(Asset(kind, str(address)) for address in network)
+    return assets
+
+
+def blocklist_assets(values: tuple[str, ...], config_path: str | None) -> list[Asset]:
+    if values:
+        try:
+            return [parse_asset(value) for value in values]
+        except InboxwatchError as error:
+            raise click.BadParameter(str(error), param_hint="IP|DOMAIN") from error
+    sender = load_settings(config_path, None).sender
+    assets = expand_sender_ips(sender.ips) + [Asset(AssetKind.DOMAIN, domain) for domain in sender.domains]
+    if not assets:
+        raise click.UsageError("give at least one IP or DOMAIN, or list them under [sender] ips and domains in the configuration")
+    return assets
+
+
+@click.group("check")
+def command() -> None:
+    """Check blocklists and DNS authentication records once."""
+
+
+@command.command("blocklists")
+@click.argument("values", nargs=-1, metavar="[IP|DOMAIN ...]")
+@click.option("--zone", "zones", multiple=True, metavar="NAME", help="Check only this list (catalogue name or DNS zone), repeatable. An unknown zone is checked as a generic RFC 5782 list.")
+@json_option
+@nameserver_option
+@timeout_option
+@config_option
+def blocklists_command(values: tuple[str, ...], zones: tuple[str, ...], as_json: bool, nameservers: tuple[str, ...], timeout: float, config_path: str | None) -> None:
+    """Look up IPs and domains on DNS blocklists.
+
+    Without arguments the [sender] ips and domains of the configuration are
+    checked. A list that fails its RFC 5782 self-test reports every asset as
+    unknown, never as clear.
+    """
+    assets = blocklist_assets(values, config_path)
+    try:
+        lists = select_lists(zones) if zones else list(CATALOGUE)
+    except InboxwatchError as error:
+        raise click.BadParameter(str(error), param_hint="--zone") from error
+    results = asyncio.run(check_blocklists(make_resolver(nameservers, timeout), assets, lists))
+
+    if as_json:
+        for result in results:
+            sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        return
+    unhealthy = sorted({(result.blocklist.name, result.health.value) for result in results if result.health is not Health.HEALTHY})
+    for name, health in unhealthy:
+        click.echo("list %s is %s: its results are unknown" % (name, health), err=True)
+    for result in results:
+        line = "%-40s %-22s %-8s" % (result.asset.value, result.blocklist.name, result.status.value)
+        if result.meanings:
+            line += " " + "; ".join(result.meanings)
+        click.echo(line.rstrip())
+
+
+@command.command("auth")
+@click.argument("domains", nargs=-1, metavar="DOMAIN ...")
+@click.option("--dkim-selector", "selectors", multiple=True, metavar="NAME", help="DKIM selector to check, repeatable; selectors cannot be discovered from DNS.")
+@click.option("--ip", "ips", multiple=True, metavar="IP", help="Sending IP to check against SPF and for reverse DNS, repeatable. Default: [sender] ips.")
+@click.option("--mta-sts-url", default=DEFAULT_POLICY_URL, show_default=True, help="Where to fetch MTA-STS policies; {domain} is replaced by the domain.")
+@click.option("--mta-sts-ca", type=click.Path(exists=True, dir_okay=False), help="CA certificate file (PEM) trusted for the MTA-STS fetch instead of the system store.")
+@json_option
+@nameserver_option
+@timeout_option
+@config_option
+def auth_command(domains, selectors, ips, mta_sts_url, mta_sts_ca, as_json, nameservers, timeout, config_path) -> None:
+    """Check SPF, DKIM, DMARC, MTA-STS, TLS-RPT, BIMI and MX records of DOMAINs.
+
+    Without DOMAIN the [sender] domains of the configuration are checked.
+    """
+    try:
+        domain_list = [normalize_domain(domain) for domain in domains]
+        ip_list = [str(ipaddress.ip_address(ip)) for ip in ips]
+    except (InboxwatchError, ValueError) as error:
+        raise click.BadParameter(str(error)) from error
+    if not domain_list or not ip_list:
+        sender = load_settings(config_path, None).sender
+        domain_list = domain_list or list(sender.domains)
+        ip_list = ip_list or [asset.value for asset in expand_sender_ips(sender.ips)]
+    if not domain_list:
+        raise click.UsageError("give at least one DOMAIN, or list them under [sender] domains in the configuration")
+
+    options = AuthOptions(
+        dkim_selectors=tuple(selectors),
+        sending_ips=tuple(ip_list),
+        mta_sts_policy_url=mta_sts_url,
+        mta_sts_verify=ssl.create_default_context(cafile=mta_sts_ca) if mta_sts_ca else True,
+    )
+    resolver = make_resolver(nameservers, timeout)
+
+    async def run_all():
+        return await asyncio.gather(*(check_domain(resolver, domain, options) for domain in domain_list))
+
+    for report in asyncio.run(run_all()):
+        if as_json:
+            sys.stdout.write(json.dumps(report.to_json()) + "\n")
+            continue
+        click.echo(report.domain)
+        for name in CHECK_NAMES:
+            check = report.checks[name]
+            click.echo("  %-8s %s" % (name, check.status.value))
+            for problem in check.problems:
+                click.echo("           %s: %s" % (problem.level.value, problem.text))

@@ -1,0 +1,91 @@
+"""The async driver for blocklist checks: probe each list's health, then query every asset."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Sequence
+
+from inboxwatch.dnscheck.blocklists import Blocklist, Category
+from inboxwatch.dnscheck.dnsbl import (
+    Asset,
+    Health,
+    Status,
+    applies,
+    assess_health,
+    final_status,
+    probe_name,
+    query_name,
+    read_answer,
+)
+from inboxwatch.dnscheck.resolver import Resolver
+
+logger = logging.getLogger(__name__)
+
+# Queries in flight at once; each list's own rate limit lives in the resolver.
+MAX_CONCURRENT_QUERIES = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class ListingResult:
+    asset: Asset
+    blocklist: Blocklist
+    status: Status
+    health: Health
+    codes: tuple[str, ...] = ()
+    meanings: tuple[str, ...] = ()
+    categories: tuple[Category, ...] = ()
+    reason: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "asset": self.asset.value,
+            "list": self.blocklist.name,
+            "status": self.status.value,
+            "codes": list(self.codes),
+            "meaning": "; ".join(self.meanings),
+            "reason": self.reason,
+            "list_health": self.health.value,
+            "delist_url": self.blocklist.delist_url,
+        }
+
+
+async def probe_health(resolver: Resolver, blocklist: Blocklist) -> Health:
+    listed, clear = await asyncio.gather(
+        resolver.query(probe_name(blocklist.listed_probe, blocklist), "A"),
+        resolver.query(probe_name(blocklist.clear_probe, blocklist), "A"),
+    )
+    health = assess_health(blocklist, listed, clear)
+    if health is not Health.HEALTHY:
+        logger.warning("blocklist %s (%s) is %s: its results are reported as unknown", blocklist.name, blocklist.zone, health.value)
+    return health
+
+
+async def check_one(resolver: Resolver, asset: Asset, blocklist: Blocklist, health: Health) -> ListingResult:
+    name = query_name(asset, blocklist)
+    verdict = read_answer(blocklist, await resolver.query(name, "A"))
+    status = final_status(health, verdict)
+    reason = ""
+    if status is Status.LISTED:
+        txt = await resolver.query(name, "TXT")
+        reason = " ".join(txt.records) if not txt.failed else ""
+    return ListingResult(asset, blocklist, status, health, verdict.codes, verdict.meanings, verdict.categories, reason)
+
+
+async def check_blocklists(resolver: Resolver, assets: Sequence[Asset], blocklists: Sequence[Blocklist]) -> list[ListingResult]:
+    """Check each asset on each list it applies to, in asset-then-list order.
+
+    An asset on a list whose health is anything but healthy gets status
+    unknown, though its query is still sent so the codes are reported.
+    """
+    healths = await asyncio.gather(*(probe_health(resolver, blocklist) for blocklist in blocklists))
+    health_by_list = dict(zip((blocklist.name for blocklist in blocklists), healths))
+    gate = asyncio.Semaphore(MAX_CONCURRENT_QUERIES)
+
+    async def limited(asset: Asset, blocklist: Blocklist) -> ListingResult:
+        async with gate:
+            return await check_one(resolver, asset, blocklist, health_by_list[blocklist.name])
+
+    pairs = [(asset, blocklist) for asset in assets for blocklist in blocklists if applies(asset, blocklist)]
+    return list(await asyncio.gather(*(limited(asset, blocklist) for asset, blocklist in pairs)))

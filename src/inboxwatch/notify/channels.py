@@ -1,0 +1,43 @@
+"""Building channel objects from their settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+
+from inboxwatch.config.channels import (
+    ChannelSettingsBase,
+    EmailChannelSettings,
+    WebhookChannelSettings,
+    index_channels,
+)
+from inboxwatch.errors import ConfigError
+from inboxwatch.notify.email import EmailChannel
+from inboxwatch.notify.notification import Channel
+from inboxwatch.notify.webhook import WebhookChannel
+
+
+def build_channel(
+    settings: ChannelSettingsBase,
+    clock: Callable[[], datetime],
+    environ: Mapping[str, str] = os.environ,
+) -> Channel:
+    """Create the channel for one settings entry, reading its secret from `environ` where configured.
+
+    Raises ConfigError when a named environment variable is unset.
+    """
+    if isinstance(settings, EmailChannelSettings):
+        return EmailChannel(settings, settings.resolve_password(environ), clock)
+    if isinstance(settings, WebhookChannelSettings):
+        return WebhookChannel(settings, settings.resolve_secret(environ), clock)
+    raise ConfigError("channel %r: type %r has no sender" % (settings.name, getattr(settings, "type", None)))
+
+
+def build_channels(
+    settings: Iterable[ChannelSettingsBase],
+    clock: Callable[[], datetime],
+    environ: Mapping[str, str] = os.environ,
+) -> dict[str, Channel]:
+    """Create every configured channel, keyed by name; raises ConfigError on a duplicate name."""
+    return {name: build_channel(entry, clock, environ) for name, entry in index_channels(settings).items()}

@@ -1,0 +1,153 @@
+"""Email reports: bounces, complaints and auto-replies, from one message or an mbox.
+
+One parser serves the three kinds because they arrive in the same mailbox
+and only the content distinguishes them. Each message becomes:
+
+- a `ComplaintRecord` when it is a feedback report (see `parsers.arf`),
+- one `BounceRecord` per failed recipient when it is a delivery status
+  notification (RFC 3464) or a non-standard bounce notice,
+- an `AutoReplyRecord` when it is an RFC 3834 auto-reply or vacation notice.
+
+Records carry their kind, and `sources.files` reports the first record's
+kind as the kind of the input.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from email.message import Message
+from typing import BinaryIO
+
+from inboxwatch.errors import ParseError
+from inboxwatch.model.bounces import AutoReplyRecord
+from inboxwatch.parsers.arf import complaint_record, is_complaint
+from inboxwatch.parsers.autoreply import auto_reply_evidence
+from inboxwatch.parsers.base import ParseContext, ParserSpec, reject
+from inboxwatch.parsers.bounce_records import bounce_records, has_delivery_status, looks_like_bounce
+from inboxwatch.parsers.mime import header_text, parse_message
+from inboxwatch.parsers.returned import read_returned, returned_headers
+
+log = logging.getLogger(__name__)
+
+# Larger inputs are cut here: the notice and the returned headers come
+# first, and a 50 MB attachment behind them adds nothing to classify.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+HEADER_LINE = re.compile(rb"^[A-Za-z][A-Za-z0-9-]*:[ \t]?\S?")
+MBOX_FROM_LINE = re.compile(rb"^From \S+ .*\d{4}\s*$", re.MULTILINE)
+KNOWN_HEADERS = re.compile(
+    rb"^(?:Return-Path|Received|Date|From|To|Subject|Message-ID|MIME-Version|Delivered-To|Content-Type|"
+    rb"DKIM-Signature|Reply-To|Sender|Envelope-To|Delivery-Date|X-Original-To|Auto-Submitted):",
+    re.IGNORECASE | re.MULTILINE,
+)
+REPORT_MARKERS = re.compile(
+    rb"message/delivery-status|message/feedback-report|report-type=\"?(?:delivery-status|feedback-report)|"
+    rb"^From:[^\n]*(?:mailer-daemon|postmaster|mail delivery)|^Subject:[^\n]*(?:undeliver|delivery status|"
+    rb"returned mail|failure notice|delivery fail|mail delivery|non.?delivery|auto(?:matic)?[- ]?reply|out of office)|"
+    rb"^Auto-Submitted:|^X-Failed-Recipients:|^X-Autoreply:|^X-HmXmrOriginalRecipient:",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def sniff(head: bytes, name: str) -> int:
+    """Score an email message: high with report or bounce markers, low for other mail.
+
+    Other mail (a DMARC report sent by email, for example) scores low so
+    that a parser for that content wins.
+    """
+    first_block = head.lstrip(b"\r\n").split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+    lines = first_block.splitlines()
+    if not lines:
+        return 0
+    if lines[0].startswith(b"From "):
+        lines = lines[1:]
+    if not lines or not HEADER_LINE.match(lines[0]):
+        return 0
+    header_lines = [line for line in lines if HEADER_LINE.match(line)]
+    if len(header_lines) < 2 or not KNOWN_HEADERS.search(first_block):
+        return 0
+    if REPORT_MARKERS.search(head):
+        return 90
+    return 30
+
+
+def split_mbox(data: bytes) -> list[bytes]:
+    """Split an mbox into messages at `From ` separator lines; a lone message stays whole."""
+    if not data.startswith(b"From "):
+        return [data]
+    starts = [match.start() for match in MBOX_FROM_LINE.finditer(data)]
+    starts = [start for start in starts if start == 0 or data[start - 2 : start] in (b"\n\n", b"\r\n")]
+    if len(starts) < 2:
+        return [data]
+    bounds = starts + [len(data)]
+    return [data[bounds[i] : bounds[i + 1]] for i in range(len(starts))]
+
+
+def parse(stream: BinaryIO, context: ParseContext) -> Iterator[object]:
+    data = stream.read(MAX_MESSAGE_BYTES + 1)
+    if len(data) > MAX_MESSAGE_BYTES:
+        log.warning("%s: message larger than %d bytes; reading only the start", context.source, MAX_MESSAGE_BYTES)
+        data = data[:MAX_MESSAGE_BYTES]
+    if not data.strip():
+        raise ParseError("empty input: no email message", source=context.source)
+
+    messages = split_mbox(data)
+    for number, raw in enumerate(messages, start=1):
+        try:
+            message = parse_message(raw)
+            yield from message_records(message)
+        except ParseError as exc:
+            if len(messages) == 1:
+                raise
+            yield reject(exc.message, raw[:2048], source=context.source, line=number)
+        except (ValueError, LookupError, TypeError, AttributeError, IndexError) as exc:
+            # A damaged MIME tree must cost only its own message.
+            log.warning("%s: message %d could not be read: %s", context.source, number, exc, exc_info=True)
+            if len(messages) == 1:
+                raise ParseError("unreadable email message: %s" % exc, source=context.source) from exc
+            yield reject("unreadable email message: %s" % exc, raw[:2048], source=context.source, line=number)
+
+
+def message_records(message: Message) -> Iterator[object]:
+    """Yield the records of one message, deciding its kind first."""
+    if not message.keys():
+        raise ParseError("not an email message: no header fields found")
+    if is_complaint(message):
+        yield complaint_record(message)
+        return
+    if has_delivery_status(message) or looks_like_bounce(message):
+        records = bounce_records(message)
+        if records:
+            yield from records
+            return
+    evidence = auto_reply_evidence(message)
+    if evidence:
+        returned = read_returned(returned_headers(message))
+        yield AutoReplyRecord(
+            sender=header_text(message, "From"),
+            subject=header_text(message, "Subject"),
+            evidence=evidence,
+            original_message_id=returned.message_id or header_text(message, "In-Reply-To"),
+        )
+        return
+    # Without bounce markers, only a notice whose text classifies as a
+    # failure counts, so ordinary mail is not mistaken for a bounce.
+    records = bounce_records(message)
+    if any(record.reason not in ("undefined", "onhold") for record in records):
+        yield from records
+        return
+    raise ParseError(
+        "no bounce, complaint or auto-reply found: the message has no delivery-status "
+        "or feedback-report part and names no failed recipient"
+    )
+
+
+PARSER = ParserSpec(
+    kind="bounce",
+    description="Email reports: bounces (RFC 3464 and non-standard), ARF complaints, auto-replies",
+    sniff=sniff,
+    parse=parse,
+    other_kinds=("complaint", "auto-reply"),
+)

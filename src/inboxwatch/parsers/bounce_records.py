@@ -1,0 +1,208 @@
+"""From a bounce message to one classified `BounceRecord` per recipient.
+
+RFC 3464 fields are preferred where the message has them. The notice text
+fills in a missing diagnostic, and `parsers.bounce_text` splits a notice
+that has no fields.
+"""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+
+from inboxwatch.classify.bounce import ENHANCED_STATUS, Classification, classify, find_enhanced_status, is_generic_status
+from inboxwatch.classify.bounce_patterns import RECIPIENT_DOMAIN_REASONS
+from inboxwatch.model.bounces import BounceRecord
+from inboxwatch.parsers.bounce_text import any_recipient, find_failures, notice_body
+from inboxwatch.parsers.dsn import RecipientFailure, field_blocks, find_reply_code, recipient_failures
+from inboxwatch.parsers.mime import first_address, header_text, part_text, walk_leaves
+from inboxwatch.parsers.returned import ReturnedMessage, read_returned, returned_headers
+
+DELIVERY_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
+BOUNCE_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery|mail-daemon|mdaemon|deliverynotification", re.IGNORECASE)
+BOUNCE_SUBJECT = re.compile(
+    r"undeliver|undelivered|delivery (?:status|fail|notification|report|problem)|returned mail|failure notice|"
+    r"mail delivery|non.?delivery|could not be delivered|delivery has failed|returned to sender|"
+    r"not delivered|rejected|mail error|failed delivery|warning: could not send|"
+    r"配信(?:不能|エラー)|不達|エラー|unzustellbar|non remis|no entregado",
+    re.IGNORECASE,
+)
+TAG = re.compile(r"<[^>]+>")
+SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
+
+
+def has_delivery_status(message: Message) -> bool:
+    return any(part.get_content_type() in DELIVERY_STATUS_TYPES for part in message.walk())
+
+
+def looks_like_bounce(message: Message) -> bool:
+    """True when the sender, subject or headers mark the message as a bounce notice."""
+    if message.get("X-Failed-Recipients"):
+        return True
+    sender = header_text(message, "From") or ""
+    subject = header_text(message, "Subject") or ""
+    return bool(BOUNCE_SENDER.search(sender) or BOUNCE_SUBJECT.search(subject))
+
+
+def notice_text(message: Message) -> str:
+    """Return the human-readable text of a notice, outside any returned message."""
+    plain, html = [], []
+    for part in walk_leaves(message):
+        content_type = part.get_content_type()
+        if content_type == "message/rfc822" or content_type in DELIVERY_STATUS_TYPES:
+            continue
+        if content_type in ("text/rfc822-headers", "message/rfc822-headers"):
+            continue
+        if content_type == "text/html":
+            html.append(TAG.sub(" ", part_text(part)))
+        elif part.get_content_maintype() == "text" or not message.is_multipart():
+            plain.append(part_text(part))
+    return "\n".join(plain or html)
+
+
+def delivery_status_blocks(message: Message) -> list[dict[str, str]]:
+    blocks: list[dict[str, str]] = []
+    for part in message.walk():
+        if part.get_content_type() not in DELIVERY_STATUS_TYPES:
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            # The stdlib parser splits the body into one Message per block;
+            # rejoin them so `field_blocks` applies the same splitting rules.
+            text = "\n\n".join(
+                "\n".join("%s: %s" % (key, " ".join(str(value).split())) for key, value in item.items())
+                for item in payload
+                if isinstance(item, Message)
+            )
+            blocks.extend(field_blocks(text))
+        else:
+            blocks.extend(field_blocks(part_text(part)))
+    return blocks
+
+
+def bounce_records(message: Message) -> list[BounceRecord]:
+    """Build the records of a bounce message; an empty list when it names no recipient."""
+    text = notice_text(message)
+    body = notice_body(text)
+    returned = read_returned(returned_headers(message, text))
+    blocks = delivery_status_blocks(message)
+    reporting_mta = next((block["reporting-mta"] for block in blocks if "reporting-mta" in block), None)
+    arrival_date = next((block["arrival-date"] for block in blocks if "arrival-date" in block), None)
+
+    excluded = excluded_addresses(message, returned)
+    failures = recipient_failures(blocks)
+    text_failures = find_failures(body, excluded)
+    if failures:
+        fill_from_text(failures, text_failures, body)
+        format_name = "rfc3464"
+    else:
+        failures = text_failures or fallback_failures(message, body, returned, excluded)
+        format_name = "text"
+
+    records = []
+    for failure in failures:
+        classification = classify_failure(failure, body)
+        records.append(
+            BounceRecord(
+                recipient=failure.recipient,
+                reason=classification.reason,
+                hard=classification.hard,
+                status=classification.status,
+                smtp_code=failure.smtp_code,
+                diagnostic=failure.diagnostic,
+                remote_mta=failure.remote_mta,
+                reporting_mta=strip_dsn_type(reporting_mta),
+                action=failure.action,
+                arrival_date=arrival_date,
+                sender=returned.sender,
+                original_message_id=returned.message_id,
+                campaign=returned.campaign,
+                tenant=returned.tenant,
+                format=format_name,
+                rule=classification.rule,
+                matched=classification.matched,
+            )
+        )
+    return records
+
+
+def classify_failure(failure: RecipientFailure, notice: str) -> Classification:
+    """Classify one failure, preferring its own diagnostic over the whole notice.
+
+    A code quoted in the diagnostic wins over the Status field, because the
+    field is often the reporting MTA's summary while the diagnostic is the
+    remote server's own reply. The last quoted code is the innermost reply.
+    """
+    status = failure.status
+    quoted = last_enhanced_status(failure.diagnostic)
+    if quoted:
+        status = quoted
+    if failure.action in SUCCESS_ACTIONS and (status is None or status.startswith("2.")):
+        return Classification("delivered", False, status, failure.action, "action")
+    domain_reason = RECIPIENT_DOMAIN_REASONS.get((failure.recipient or "").rpartition("@")[2].lower())
+    if domain_reason and is_generic_status(status):
+        return Classification(domain_reason, False, status, failure.recipient, "recipient-domain")
+    result = classify(failure.smtp_code, status, failure.diagnostic, action=failure.action, command=failure.command)
+    if result.reason in ("undefined", "onhold") and notice:
+        fallback = classify(
+            failure.smtp_code, status or find_enhanced_status(notice), notice, action=failure.action, command=failure.command
+        )
+        if fallback.reason not in ("undefined", "onhold"):
+            return fallback
+    return result
+
+
+def last_enhanced_status(text: str | None) -> str | None:
+    if not text:
+        return None
+    codes = ENHANCED_STATUS.findall(text)
+    if not codes:
+        return None
+    return ".".join(codes[-1])
+
+
+def fill_from_text(failures: list[RecipientFailure], text_failures: list[RecipientFailure], body: str) -> None:
+    """Give DSN recipients without Diagnostic-Code the reply that the notice text quotes."""
+    by_address = {item.recipient.lower(): item for item in text_failures if item.recipient}
+    for failure in failures:
+        if failure.diagnostic:
+            continue
+        match = by_address.get((failure.recipient or "").lower())
+        if match is None and len(text_failures) == 1:
+            match = text_failures[0]
+        if match is not None:
+            failure.diagnostic = match.diagnostic
+            failure.smtp_code = failure.smtp_code or match.smtp_code
+            failure.remote_mta = failure.remote_mta or match.remote_mta
+    for failure in failures:
+        match = by_address.get((failure.recipient or "").lower())
+        if match is not None and failure.command is None:
+            failure.command = match.command
+
+
+def fallback_failures(
+    message: Message, body: str, returned: ReturnedMessage, excluded: set[str]
+) -> list[RecipientFailure]:
+    """Build one failure for the whole notice when it names no recipient line by line."""
+    recipient = first_address(header_text(message, "X-Failed-Recipients"))
+    recipient = recipient or any_recipient(body, excluded) or first_address(returned.recipient)
+    diagnostic = " ".join(body.split())
+    if recipient is None and not diagnostic:
+        return []
+    return [RecipientFailure(recipient=recipient, diagnostic=diagnostic or None, smtp_code=find_reply_code(diagnostic))]
+
+
+def excluded_addresses(message: Message, returned: ReturnedMessage) -> set[str]:
+    """Addresses in a notice that are not failed recipients: the notice's own parties and the original sender."""
+    excluded = set()
+    for value in (header_text(message, "To"), header_text(message, "From"), returned.sender):
+        address = first_address(value)
+        if address:
+            excluded.add(address.lower())
+    return excluded
+
+
+def strip_dsn_type(value: str | None) -> str | None:
+    if not value:
+        return None
+    return value.split(";", 1)[-1].strip() or None

@@ -1,0 +1,308 @@
+"""Unpack the containers reports arrive in: gzip, zip and email messages, nested.
+
+Reporters send DMARC and TLS reports as plain files, as gzip (sometimes gzip
+inside gzip, sometimes with bytes after the data) or as zip (entries inside
+folders, entries with no name, several entries). They also attach them to
+emails under any MIME type, or send them as an email's whole body. `unpack`
+turns any of these into the list of documents inside, and `peek` does the
+same on a truncated head for format detection.
+
+Every expansion counts against one budget per input (`MAX_EXPANDED_BYTES`),
+so a decompression bomb is rejected after at most that many bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import email.parser
+import email.policy
+import io
+import quopri
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator
+from email.message import Message
+from typing import BinaryIO
+
+from inboxwatch.errors import ParseError
+from inboxwatch.parsers.gunzip import GZIP_MAGIC, GZIP_WBITS, TruncatedGzipError, gunzip_bytes
+
+ZIP_MAGIC = b"PK\x03\x04"
+EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+
+# Maximum size of all the decompressed contents of one input together. The
+# aggregate reports of large receivers for one day are a few MB of XML.
+MAX_EXPANDED_BYTES = 64 * 1024 * 1024
+
+# Maximum nesting depth of containers (an email containing a zip containing a gzip is 3).
+MAX_NESTING = 6
+
+# Maximum number of entries in one zip archive. Reporters send one.
+MAX_ZIP_ENTRIES = 64
+
+# Bytes of each nested document that `peek` decompresses for detection.
+PEEK_BYTES = 16 * 1024
+
+# A header field line (RFC 5322 section 2.2: printable ASCII except colon, then a colon).
+HEADER_LINE = re.compile(rb"[!-9;-~]+:")
+EMAIL_HEADER_NAMES = re.compile(
+    rb"^(?:received|from|to|subject|date|message-id|mime-version|content-type|return-path|delivered-to|dkim-signature)\s*:",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+# The local file header of a zip entry (APPNOTE.TXT section 4.3.7), up to the name.
+ZIP_LOCAL_HEADER = struct.Struct("<4sHHHHHLLLHH")
+ZIP_FLAG_DATA_DESCRIPTOR = 0x08
+ZIP_STORED = 0
+ZIP_DEFLATED = 8
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Document:
+    """One file found inside an input.
+
+    `path` is its location: container names joined by '/', such as
+    ``attachment report.zip/report.xml``, or '' for the input itself.
+    `content_type` is the MIME type of the email part it came from, if any.
+    """
+
+    path: str
+    content: bytes
+    content_type: str | None = None
+
+
+@dataclasses.dataclass
+class Unpacked:
+    """The documents inside an input and what was noticed while unpacking."""
+
+    documents: list[Document]
+    warnings: list[str]
+
+
+class _Unpacker:
+    def __init__(self, source: str, budget: int) -> None:
+        self.source = source
+        self.budget = budget
+        self.limit = budget
+        self.documents: list[Document] = []
+        self.warnings: list[str] = []
+
+    def unpack(self, data: bytes, path: str, depth: int, content_type: str | None, allow_email: bool) -> None:
+        if depth > MAX_NESTING:
+            raise ParseError(
+                "containers nested more than %d deep at %s: not a report" % (MAX_NESTING, path or "the input"),
+                source=self.source,
+            )
+        if data.startswith(GZIP_MAGIC):
+            self.unpack(self.gunzip(data, path), path, depth + 1, content_type, allow_email=False)
+        elif data.startswith(ZIP_MAGIC) or data.startswith(EMPTY_ZIP_MAGIC):
+            for name, content in self.unzip(data, path):
+                self.unpack(content, name, depth + 1, content_type, allow_email=False)
+        elif allow_email and looks_like_email(data):
+            for name, part_type, content in email_parts(data, path):
+                self.unpack(content, name, depth + 1, part_type, allow_email=False)
+        else:
+            self.documents.append(Document(path, data, content_type))
+
+    def spend(self, size: int, what: str) -> None:
+        if size > self.budget:
+            raise self.bomb_error(what)
+        self.budget -= size
+
+    def bomb_error(self, what: str) -> ParseError:
+        return ParseError(
+            "%s expands beyond the limit of %d bytes for one input: rejected as a possible "
+            "decompression bomb" % (what, self.limit),
+            source=self.source,
+        )
+
+    def gunzip(self, data: bytes, path: str) -> bytes:
+        what = "gzip data at %s" % (path or "the start of the input")
+        try:
+            contents, trailing = gunzip_bytes(data, self.budget, self.source)
+        except ValueError:
+            raise self.bomb_error(what) from None
+        except TruncatedGzipError:
+            raise ParseError(
+                "truncated gzip: %s ends before its end-of-stream marker; the file is incomplete" % what,
+                source=self.source,
+            ) from None
+        except OSError as exc:
+            raise ParseError("invalid gzip data: %s: %s" % (what, exc), source=self.source) from None
+        self.spend(len(contents), what)
+        if trailing:
+            self.warnings.append("ignored bytes after the end of %s" % what)
+        return contents
+
+    def unzip(self, data: bytes, path: str) -> Iterator[tuple[str, bytes]]:
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(data))
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ParseError("invalid zip archive%s: %s" % (_at(path), exc), source=self.source) from None
+        entries = [info for info in archive.infolist() if not info.filename.endswith("/")]
+        if len(entries) > MAX_ZIP_ENTRIES:
+            raise ParseError(
+                "zip archive%s has %d entries, more than the %d a report archive may have"
+                % (_at(path), len(entries), MAX_ZIP_ENTRIES),
+                source=self.source,
+            )
+        for number, info in enumerate(entries, start=1):
+            # Some reporters write an entry with an empty file name.
+            name = info.filename or "entry %d" % number
+            entry_path = "%s/%s" % (path, name) if path else name
+            what = "zip entry %s" % entry_path
+            self.spend(info.file_size, what)
+            try:
+                with archive.open(info) as handle:
+                    content = handle.read(info.file_size + 1)
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, zlib.error) as exc:
+                raise ParseError("cannot read %s: %s" % (what, exc), source=self.source) from None
+            if len(content) > info.file_size:
+                # The central directory understated the size, as crafted bombs do.
+                raise self.bomb_error(what)
+            yield entry_path, content
+
+
+def _at(path: str) -> str:
+    return " at %s" % path if path else ""
+
+
+def unpack(data: bytes, source: str = "<input>", budget: int = MAX_EXPANDED_BYTES) -> Unpacked:
+    """Return every document inside `data`, unwrapping gzip, zip and email containers.
+
+    Raises `ParseError` for a truncated or invalid gzip or zip, nesting
+    deeper than `MAX_NESTING`, or contents larger than `budget` bytes.
+    """
+    unpacker = _Unpacker(source, budget)
+    unpacker.unpack(data, "", 0, None, allow_email=True)
+    return Unpacked(unpacker.documents, unpacker.warnings)
+
+
+def looks_like_email(data: bytes) -> bool:
+    """Return whether `data` starts with an RFC 5322 header block (after an optional mbox 'From ' line)."""
+    head = data[:4096].lstrip(b"\r\n")
+    if head.startswith(b"From "):
+        head = head.split(b"\n", 1)[1] if b"\n" in head else b""
+    if not HEADER_LINE.match(head):
+        return False
+    header_block = re.split(rb"\r?\n\r?\n", head, maxsplit=1)[0]
+    return EMAIL_HEADER_NAMES.search(header_block) is not None
+
+
+def email_parts(data: bytes, path: str) -> Iterator[tuple[str, str, bytes]]:
+    """Yield (path, MIME type, decoded body) of each leaf part of an email.
+
+    A message that is not multipart yields its own body, so a report sent
+    as the whole body of an email is found too.
+    """
+    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
+    for number, part in enumerate(message.walk(), start=1):
+        if part.is_multipart():
+            continue
+        name = part.get_filename() or "part %d" % number
+        part_path = "%s/%s" % (path, name) if path else name
+        yield part_path, part.get_content_type(), decode_body(part)
+
+
+def decode_body(part: Message) -> bytes:
+    """Return the body of a leaf part with its Content-Transfer-Encoding undone.
+
+    Base64 is decoded leniently: whitespace and stray characters are dropped
+    and a body cut short is decoded as far as it goes.
+    """
+    raw = part.get_payload(decode=False)
+    if not isinstance(raw, str):
+        return b""
+    encoding = (part.get("Content-Transfer-Encoding") or "").strip().lower()
+    if encoding == "base64":
+        return lenient_base64(raw)
+    if encoding == "quoted-printable":
+        return quopri.decodestring(raw.encode("ascii", errors="replace"))
+    return raw.encode("utf-8", errors="surrogateescape")
+
+
+def lenient_base64(text: str) -> bytes:
+    cleaned = re.sub(r"[^A-Za-z0-9+/]", "", text)
+    # Padding was removed with the other stray characters. A final group of
+    # 2 or 3 characters is complete once padded, but 1 character carries no whole byte.
+    leftover = len(cleaned) % 4
+    if leftover == 1:
+        cleaned = cleaned[:-1]
+    elif leftover:
+        cleaned += "=" * (4 - leftover)
+    try:
+        return base64.b64decode(cleaned)
+    except binascii.Error:
+        return b""
+
+
+def peek(head: bytes) -> Iterator[tuple[str | None, bytes]]:
+    """Yield (MIME type, first bytes) of the documents a truncated input appears to hold.
+
+    Best effort and never raises: detection reads only the first bytes of an
+    input, so compressed data and base64 are decoded as far as the head goes.
+    """
+    yield from _peek(head, None, 0, allow_email=True)
+
+
+def _peek(data: bytes, content_type: str | None, depth: int, allow_email: bool) -> Iterator[tuple[str | None, bytes]]:
+    if depth > MAX_NESTING:
+        return
+    if data.startswith(GZIP_MAGIC):
+        inner = _inflate_head(data, GZIP_WBITS)
+        yield from _peek(inner, content_type, depth + 1, allow_email=False)
+    elif data.startswith(ZIP_MAGIC):
+        for inner in _zip_heads(data):
+            yield from _peek(inner, content_type, depth + 1, allow_email=False)
+    elif allow_email and looks_like_email(data):
+        for _, part_type, body in email_parts(data, ""):
+            yield from _peek(body, part_type, depth + 1, allow_email=False)
+    else:
+        yield content_type, data
+
+
+def _inflate_head(data: bytes, wbits: int) -> bytes:
+    try:
+        return zlib.decompressobj(wbits).decompress(data, PEEK_BYTES)
+    except zlib.error:
+        return b""
+
+
+def _zip_heads(data: bytes) -> Iterator[bytes]:
+    """Yield the first bytes of each zip entry whose local header lies in `data`."""
+    offset = 0
+    while data.startswith(ZIP_MAGIC, offset) and offset + ZIP_LOCAL_HEADER.size <= len(data):
+        fields = ZIP_LOCAL_HEADER.unpack_from(data, offset)
+        flags, method, compressed_size, name_length, extra_length = fields[2], fields[3], fields[7], fields[9], fields[10]
+        start = offset + ZIP_LOCAL_HEADER.size + name_length + extra_length
+        name = data[offset + ZIP_LOCAL_HEADER.size : offset + ZIP_LOCAL_HEADER.size + name_length]
+        sized = not flags & ZIP_FLAG_DATA_DESCRIPTOR
+        if not name.endswith(b"/") or not sized:
+            body = data[start : start + compressed_size] if sized else data[start:]
+            if method == ZIP_DEFLATED:
+                yield _inflate_head(body, -zlib.MAX_WBITS)
+            elif method == ZIP_STORED:
+                yield body[:PEEK_BYTES]
+        if not sized:
+            return
+        offset = start + compressed_size
+
+
+def read_input(stream: BinaryIO, source: str, limit: int = MAX_EXPANDED_BYTES) -> bytes:
+    """Read a whole input, rejecting one larger than `limit` bytes.
+
+    The stream may already be gunzipped by the file source, so the limit
+    also bounds a gzip bomb handed over as a plain stream.
+    """
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise ParseError(
+            "input larger than %d bytes (after gzip decompression): rejected as a possible decompression bomb"
+            % limit,
+            source=source,
+        )
+    return data

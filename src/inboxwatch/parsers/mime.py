@@ -1,0 +1,168 @@
+"""Lenient reading of email messages: headers, parts and their text.
+
+Returned mail is often damaged (cut off, wrong charsets, 8-bit headers), so
+every helper here degrades to a best-effort value instead of raising. The
+stdlib `email` package with the `compat32` policy does the MIME work because
+it is the most tolerant of broken input.
+"""
+
+from __future__ import annotations
+
+import codecs
+import email
+import email.header
+import email.parser
+import email.policy
+import email.utils
+import logging
+import re
+from collections.abc import Iterator
+from email.message import Message
+
+log = logging.getLogger(__name__)
+
+# Charsets that mail software labels wrongly, mapped to the codec that reads them.
+CHARSET_ALIASES = {
+    "x-unknown": "latin-1",
+    "unknown-8bit": "latin-1",
+    "us-ascii": "utf-8",
+    "ascii": "utf-8",
+    "iso-8859-8-i": "iso-8859-8",
+    "ks_c_5601-1987": "cp949",
+    "shift-jis": "cp932",
+    "shift_jis": "cp932",
+    "x-sjis": "cp932",
+    "windows-31j": "cp932",
+    "iso-2022-jp": "iso2022_jp_ext",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+}
+
+ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]")
+
+
+def parse_message(data: bytes) -> Message:
+    """Parse raw message bytes; a leading mbox `From ` line becomes the unixfrom."""
+    data = data.lstrip(b"\r\n")
+    return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
+
+
+def parse_headers(text: str) -> Message:
+    """Parse a block of header lines, such as a text/rfc822-headers part."""
+    return email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text.lstrip("\r\n"))
+
+
+def codec_for(charset: str | None) -> str:
+    """Return a Python codec name for a MIME charset, `utf-8` when unknown."""
+    name = (charset or "utf-8").strip().strip('"').lower()
+    name = CHARSET_ALIASES.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "utf-8"
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    """Decode `data` in `charset`, falling back to UTF-8 and then Latin-1."""
+    for codec in (codec_for(charset), "utf-8"):
+        try:
+            return data.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return data.decode("latin-1")
+
+
+def header_text(message: Message, name: str) -> str | None:
+    """Return a header's value with RFC 2047 words decoded, or None when absent."""
+    value = message.get(name)
+    if value is None:
+        return None
+    return decode_header_value(value)
+
+
+def decode_header_value(value) -> str:
+    """Decode RFC 2047 encoded words; raw 8-bit bytes are read as UTF-8 or Latin-1."""
+    if isinstance(value, email.header.Header):
+        chunks = email.header.decode_header(value)
+    else:
+        text = str(value)
+        try:
+            chunks = email.header.decode_header(text)
+        except (ValueError, LookupError):
+            return text.strip()
+    parts = []
+    for chunk, charset in chunks:
+        if isinstance(chunk, bytes):
+            parts.append(decode_bytes(chunk, charset))
+        else:
+            parts.append(chunk)
+    # decode_header drops the space between an encoded word and plain text.
+    joined = "".join(parts) if any(isinstance(chunk, bytes) for chunk, _ in chunks) else str(value)
+    return " ".join(joined.split())
+
+
+def part_text(part: Message) -> str:
+    """Return a leaf part's body as text, undoing base64 and quoted-printable."""
+    payload = part.get_payload(decode=True)
+    if payload is None:
+        raw = part.get_payload()
+        if isinstance(raw, list):
+            return "\n".join(item.as_string() if isinstance(item, Message) else str(item) for item in raw)
+        return raw or ""
+    return decode_bytes(payload, part.get_content_charset())
+
+
+def walk_leaves(message: Message) -> Iterator[Message]:
+    """Yield the non-multipart parts in order, without entering returned messages."""
+    if message.get_content_maintype() == "multipart" and not message.is_multipart():
+        message = repair_multipart(message)
+    if message.is_multipart():
+        payload = message.get_payload()
+        if not isinstance(payload, list):
+            return
+        for part in payload:
+            if not isinstance(part, Message):
+                continue
+            if part.get_content_type() == "message/rfc822":
+                yield part
+                continue
+            yield from walk_leaves(part)
+    else:
+        yield message
+
+
+def repair_multipart(part: Message) -> Message:
+    """Re-parse a multipart part whose boundary parameter was lost.
+
+    Some MTAs fold the Content-Type field without indenting the `boundary=`
+    line, so the parser finds no boundary and keeps the body as one string.
+    The boundary is recovered from that stray line or from the first
+    delimiter line in the body; without one the part is returned as it was.
+    """
+    body = part.get_payload()
+    if not isinstance(body, str):
+        return part
+    boundary = None
+    stray = part.get("boundary")
+    if stray:
+        boundary = str(stray).strip().strip('"')
+    else:
+        delimiter = re.search(r"^--(\S+?)\s*$", body, re.MULTILINE)
+        if delimiter:
+            boundary = delimiter.group(1)
+    if not boundary:
+        return part
+    header = 'Content-Type: %s; boundary="%s"\n\n' % (part.get_content_type(), boundary)
+    return email.parser.Parser(policy=email.policy.compat32).parsestr(header + body)
+
+
+def first_address(value: str | None) -> str | None:
+    """Return the first email address in `value`, without angle brackets."""
+    if not value:
+        return None
+    match = ADDRESS.search(value)
+    return match.group(0).strip(".") if match else None
+
+
+def all_addresses(text: str) -> list[str]:
+    return [match.group(0).strip(".") for match in ADDRESS.finditer(text)]

@@ -1,0 +1,124 @@
+"""Safe XML parsing with a conservative repair pass for damaged reports.
+
+XML goes through defusedxml only: entity declarations (billion laughs) and
+external resources (DTDs, external entities) are rejected, since reports come
+from anyone who can send mail to a reporting address.
+
+A report that is not well-formed is repaired only where the fix is
+unambiguous, and the caller gets a warning for it:
+
+* text around the single root element is cut away (an unclosed wrapper such
+  as a stray `<xs:schema>` before `<feedback>`);
+* bytes that are invalid in the declared encoding become U+FFFD;
+* a `<` or `&` that cannot start markup is escaped.
+
+Input with two root elements, or with no closing tag for the root, is not
+repaired, because either could mean the report is cut short or doubled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import xml.etree.ElementTree as ElementTree
+
+import defusedxml
+import defusedxml.ElementTree
+
+from inboxwatch.errors import ParseError
+
+XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
+DECLARED_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+# A '<' that cannot start a tag, end tag, comment, CDATA section or processing instruction.
+STRAY_LESS_THAN = re.compile(r"<(?![A-Za-z_:/!?])")
+# An '&' that does not start a character or entity reference.
+STRAY_AMPERSAND = re.compile(r"&(?!#[0-9]+;|#x[0-9A-Fa-f]+;|[A-Za-z_][\w.-]*;)")
+
+
+@dataclasses.dataclass
+class XmlDocument:
+    """A parsed document: the root element with namespaces stripped from every tag,
+    the root's namespace, and what the repair pass changed."""
+
+    root: ElementTree.Element
+    namespace: str | None
+    warnings: list[str]
+
+
+def parse_xml(data: bytes, root: str, source: str) -> XmlDocument:
+    """Parse `data`, whose root element is expected to be `root`, repairing it if needed.
+
+    Raises `ParseError` when the XML declares entities or external
+    resources, or is malformed in a way the repair pass does not fix.
+    """
+    try:
+        element = defusedxml.ElementTree.fromstring(data)
+        return _document(element, [])
+    except defusedxml.DefusedXmlException as exc:
+        raise ParseError(
+            "unsafe XML rejected: %s; reports must not declare entities or load external resources" % exc,
+            source=source,
+        ) from None
+    except ElementTree.ParseError as exc:
+        first_error = str(exc)
+
+    text, warnings = _repair(data, root, source, first_error)
+    try:
+        element = defusedxml.ElementTree.fromstring(text)
+    except defusedxml.DefusedXmlException as exc:
+        raise ParseError("unsafe XML rejected: %s" % exc, source=source) from None
+    except ElementTree.ParseError:
+        raise ParseError("invalid XML: %s" % first_error, source=source) from None
+    warnings.insert(0, "malformed XML (%s) was repaired" % first_error)
+    return _document(element, warnings)
+
+
+def _repair(data: bytes, root: str, source: str, first_error: str) -> tuple[str, list[str]]:
+    warnings: list[str] = []
+    declaration = XML_DECLARATION.match(data)
+    encoding = "utf-8"
+    if declaration:
+        declared = DECLARED_ENCODING.search(declaration.group(0))
+        if declared:
+            encoding = declared.group(1).decode("ascii")
+        data = data[declaration.end() :]
+    try:
+        text = data.decode(encoding)
+    except LookupError:
+        raise ParseError("invalid XML: unknown encoding %r in the XML declaration" % encoding, source=source) from None
+    except UnicodeDecodeError as exc:
+        warnings.append("invalid %s byte at offset %d replaced" % (encoding, exc.start))
+        text = data.decode(encoding, errors="replace")
+
+    text = _cut_to_root(text, root, source, first_error, warnings)
+
+    escaped = STRAY_AMPERSAND.sub("&amp;", STRAY_LESS_THAN.sub("&lt;", text))
+    if escaped != text:
+        warnings.append("stray '<' or '&' escaped")
+    return escaped, warnings
+
+
+def _cut_to_root(text: str, root: str, source: str, first_error: str, warnings: list[str]) -> str:
+    opening = list(re.finditer(r"<(?:[\w.-]+:)?%s(?=[\s>/])" % re.escape(root), text))
+    closing = list(re.finditer(r"</(?:[\w.-]+:)?%s\s*>" % re.escape(root), text))
+    if len(opening) != 1 or len(closing) != 1 or closing[0].start() < opening[0].start():
+        raise ParseError(
+            "invalid XML: %s; not repaired because the input has %d <%s> start tags and %d end tags "
+            "where exactly one of each is expected" % (first_error, len(opening), root, len(closing)),
+            source=source,
+        )
+    start, end = opening[0].start(), closing[0].end()
+    if text[:start].strip() or text[end:].strip():
+        warnings.append("text outside the <%s> element ignored" % root)
+    return text[start:end]
+
+
+def _document(element: ElementTree.Element, warnings: list[str]) -> XmlDocument:
+    """Wrap `element` after replacing each `{namespace}name` tag by its local name,
+    since reporters mix namespaces freely."""
+    namespace = element.tag[1:].split("}", 1)[0] if element.tag.startswith("{") else None
+    for node in element.iter():
+        if isinstance(node.tag, str) and node.tag.startswith("{"):
+            node.tag = node.tag.rsplit("}", 1)[1]
+    return XmlDocument(element, namespace, warnings)

@@ -1,0 +1,325 @@
+"""Alert queries: open alerts by fingerprint, saving lifecycle changes, history and outbox rows.
+
+Every change to an alert is written with its `alert_history` entry and its
+outbox rows in the caller's transaction, so a notification exists exactly
+when the change that caused it was committed. All times are UTC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from inboxwatch.errors import InboxwatchError
+from inboxwatch.model.alerts import OPEN_STATES, Alert, AlertState, Severity
+from inboxwatch.store.db import as_utc
+from inboxwatch.store.outbox import PENDING
+from inboxwatch.store.schema import alert_history as history_table
+from inboxwatch.store.schema import alerts as alerts_table
+from inboxwatch.store.schema import outbox
+
+log = logging.getLogger(__name__)
+
+# Annotation keys under which the alert's own fields are kept in the
+# `annotations` JSON column, next to the evaluator's annotations.
+SUMMARY_KEY = "summary"
+CHANNELS_KEY = "channels"
+REPEAT_KEY = "repeat_interval_seconds"
+ROUTES_KEY = "routes"
+OWN_KEYS = (SUMMARY_KEY, CHANNELS_KEY, REPEAT_KEY, ROUTES_KEY)
+
+
+class AlertNotFoundError(InboxwatchError):
+    """No alert has the requested id."""
+
+
+class AlertStateError(InboxwatchError):
+    """The alert is in a state that does not allow the requested change."""
+
+
+def open_alerts(conn: sa.Connection, tenant: str | None = None) -> dict[str, Alert]:
+    """Return the pending, firing and acknowledged alerts keyed by fingerprint."""
+    query = sa.select(alerts_table).where(alerts_table.c.state.in_([state.value for state in OPEN_STATES]))
+    if tenant is not None:
+        query = query.where(alerts_table.c.tenant == tenant)
+    found: dict[str, Alert] = {}
+    for row in conn.execute(query.order_by(alerts_table.c.id)).mappings():
+        alert = alert_from_row(row)
+        if alert.fingerprint in found:
+            # Only a concurrent writer outside the service could cause this; the newer row wins.
+            log.warning("fingerprint %s has more than one open alert; using alert %s", alert.fingerprint, alert.id)
+        found[alert.fingerprint] = alert
+    return found
+
+
+def save_alert(conn: sa.Connection, alert: Alert) -> Alert:
+    """Insert a new alert (id None) or update a stored one; return it with its id."""
+    values = alert_values(alert)
+    if alert.id is None:
+        new_id = conn.execute(alerts_table.insert().values(**values)).inserted_primary_key[0]
+        return alert.replace(id=new_id)
+    conn.execute(alerts_table.update().where(alerts_table.c.id == alert.id).values(**values))
+    return alert
+
+
+def record_transition(
+    conn: sa.Connection,
+    alert_id: int,
+    time: datetime,
+    from_state: AlertState | None,
+    to_state: AlertState,
+    note: str | None,
+    actor: str | None = None,
+) -> None:
+    """Append one entry to `alert_history`. `actor` is None for changes made by the evaluator."""
+    conn.execute(
+        history_table.insert().values(
+            alert_id=alert_id,
+            time=as_utc(time),
+            from_state=from_state.value if from_state else None,
+            to_state=to_state.value,
+            actor=actor,
+            note=note,
+        )
+    )
+
+
+def enqueue_notifications(conn: sa.Connection, alert: Alert, reason: str, time: datetime) -> int:
+    """Write one outbox row per channel of `alert` for `reason` at `time`; return how many were new.
+
+    A row whose idempotency key is already stored is skipped, so replaying
+    an evaluation that was committed before writes nothing twice.
+    """
+    if alert.id is None:
+        raise ValueError("enqueue_notifications got an unsaved alert: call save_alert first")
+    payload = notification_payload(alert, reason, time)
+    written = 0
+    for channel in alert.channels:
+        key = idempotency_key(alert.id, reason, time, channel)
+        exists = conn.execute(sa.select(outbox.c.id).where(outbox.c.idempotency_key == key)).first()
+        if exists is not None:
+            continue
+        conn.execute(
+            outbox.insert().values(
+                alert_id=alert.id,
+                channel=channel,
+                reason=reason,
+                payload=payload,
+                idempotency_key=key,
+                status=PENDING,
+                created_at=as_utc(time),
+                next_attempt_at=as_utc(time),
+                attempts=0,
+            )
+        )
+        written += 1
+    if not alert.channels:
+        log.info("alert %s has no channels to notify of %s: no channel is configured", alert.id, reason)
+    return written
+
+
+def idempotency_key(alert_id: int, reason: str, time: datetime, channel: str) -> str:
+    """Return sha256 hex of alert id, reason, transition time and channel.
+
+    The channel is part of the key because `outbox.idempotency_key` is
+    unique per row and one notification has one row per channel.
+    """
+    text = "\0".join((str(alert_id), reason, as_utc(time).isoformat(), channel))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def notification_payload(alert: Alert, reason: str, time: datetime) -> dict[str, Any]:
+    """Build the JSON payload of an outbox row: what a channel needs to render the notification."""
+    return {
+        "alert_id": alert.id,
+        "fingerprint": alert.fingerprint,
+        "reason": reason,
+        "time": iso(time),
+        "rule": alert.rule,
+        "tenant": alert.tenant,
+        "labels": dict(alert.labels),
+        "severity": alert.severity.value,
+        "state": alert.state.value,
+        "summary": alert.summary,
+        "value": alert.value,
+        "threshold": alert.threshold,
+        "denominator": alert.denominator,
+        "pending_since": iso(alert.pending_since),
+        "fired_at": iso(alert.fired_at),
+        "resolved_at": iso(alert.resolved_at),
+        "acknowledged_at": iso(alert.acknowledged_at),
+        "acknowledged_by": alert.acknowledged_by,
+        "ack_note": alert.ack_note,
+        "routes": list(alert.routes),
+    }
+
+
+def list_alerts(
+    conn: sa.Connection,
+    states: Sequence[AlertState | str] = OPEN_STATES,
+    tenant: str | None = None,
+    limit: int = 100,
+) -> list[Alert]:
+    """List alerts in `states` (open ones by default), newest first, at most `limit`."""
+    values = [AlertState(state).value for state in states]
+    query = sa.select(alerts_table).where(alerts_table.c.state.in_(values))
+    if tenant is not None:
+        query = query.where(alerts_table.c.tenant == tenant)
+    query = query.order_by(alerts_table.c.pending_since.desc(), alerts_table.c.id.desc()).limit(limit)
+    return [alert_from_row(row) for row in conn.execute(query).mappings()]
+
+
+def get_alert(conn: sa.Connection, alert_id: int) -> Alert | None:
+    """Return the alert with `alert_id`, or None when there is none."""
+    row = conn.execute(sa.select(alerts_table).where(alerts_table.c.id == alert_id)).mappings().first()
+    return alert_from_row(row) if row is not None else None
+
+
+def alert_history(conn: sa.Connection, alert_id: int) -> list[dict[str, Any]]:
+    """List the alert's history entries oldest first: time, from_state, to_state, actor, note."""
+    query = sa.select(history_table).where(history_table.c.alert_id == alert_id).order_by(history_table.c.id)
+    entries = []
+    for row in conn.execute(query).mappings():
+        entries.append(
+            {
+                "time": as_utc(row["time"]),
+                "from_state": row["from_state"],
+                "to_state": row["to_state"],
+                "actor": row["actor"],
+                "note": row["note"],
+            }
+        )
+    return entries
+
+
+def acknowledge(conn: sa.Connection, alert_id: int, by: str, note: str | None, now: datetime) -> Alert:
+    """Mark a firing alert acknowledged by `by`, which stops its repeat notifications.
+
+    The alert's channels receive an `acknowledged` notification.
+    Raises AlertNotFoundError for an unknown id and AlertStateError unless
+    the alert is firing.
+    """
+    alert = require_alert(conn, alert_id)
+    if alert.state != AlertState.FIRING:
+        raise AlertStateError(
+            "cannot acknowledge alert %d: it is %s, and only a firing alert can be acknowledged" % (alert_id, alert.state.value)
+        )
+    changed = alert.replace(
+        state=AlertState.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=by, ack_note=note, last_notified_at=now
+    )
+    update_if_state(conn, changed, expected=AlertState.FIRING)
+    record_transition(conn, alert_id, now, AlertState.FIRING, AlertState.ACKNOWLEDGED, note, actor=by)
+    enqueue_notifications(conn, changed, "acknowledged", now)
+    log.info("alert %d acknowledged by %s", alert_id, by)
+    return changed
+
+
+def resolve_manually(conn: sa.Connection, alert_id: int, by: str, note: str | None, now: datetime) -> Alert:
+    """Resolve an open alert by hand; a breach that goes on opens a new alert at the next evaluation.
+
+    An alert that had fired sends a `resolved` notification; a pending one
+    resolves quietly. Raises AlertNotFoundError for an unknown id and
+    AlertStateError for an alert already resolved.
+    """
+    alert = require_alert(conn, alert_id)
+    if alert.state not in OPEN_STATES:
+        raise AlertStateError("cannot resolve alert %d: it is already %s" % (alert_id, alert.state.value))
+    changed = alert.replace(state=AlertState.RESOLVED, resolved_at=now)
+    if alert.fired_at is not None:
+        changed = changed.replace(last_notified_at=now)
+    update_if_state(conn, changed, expected=alert.state)
+    record_transition(conn, alert_id, now, alert.state, AlertState.RESOLVED, note, actor=by)
+    if alert.fired_at is not None:
+        enqueue_notifications(conn, changed, "resolved", now)
+    log.info("alert %d resolved by %s", alert_id, by)
+    return changed
+
+
+def require_alert(conn: sa.Connection, alert_id: int) -> Alert:
+    alert = get_alert(conn, alert_id)
+    if alert is None:
+        raise AlertNotFoundError("alert %d not found; `inboxwatch alerts list --state all` shows the known ids" % alert_id)
+    return alert
+
+
+def update_if_state(conn: sa.Connection, alert: Alert, expected: AlertState) -> None:
+    """Update the alert only if it is still in `expected`, so a concurrent change is not overwritten."""
+    result = conn.execute(
+        alerts_table.update()
+        .where(alerts_table.c.id == alert.id)
+        .where(alerts_table.c.state == expected.value)
+        .values(**alert_values(alert))
+    )
+    if result.rowcount != 1:
+        raise AlertStateError("alert %d changed while it was being updated (expected %s); try again" % (alert.id, expected.value))
+
+
+def alert_values(alert: Alert) -> dict[str, Any]:
+    annotations = {key: value for key, value in alert.annotations.items() if key not in OWN_KEYS}
+    annotations[SUMMARY_KEY] = alert.summary
+    annotations[CHANNELS_KEY] = list(alert.channels)
+    annotations[ROUTES_KEY] = list(alert.routes)
+    annotations[REPEAT_KEY] = alert.repeat_interval.total_seconds() if alert.repeat_interval else None
+    return {
+        "fingerprint": alert.fingerprint,
+        "rule": alert.rule,
+        "severity": alert.severity.value,
+        "tenant": alert.tenant,
+        "labels": dict(alert.labels),
+        "annotations": annotations,
+        "state": alert.state.value,
+        "value": {"value": alert.value, "threshold": alert.threshold, "denominator": alert.denominator},
+        "pending_since": as_utc(alert.pending_since),
+        "fired_at": utc_or_none(alert.fired_at),
+        "resolved_at": utc_or_none(alert.resolved_at),
+        "acknowledged_at": utc_or_none(alert.acknowledged_at),
+        "acknowledged_by": alert.acknowledged_by,
+        "ack_note": alert.ack_note,
+        "last_evaluated_at": as_utc(alert.last_evaluated_at),
+        "last_notified_at": utc_or_none(alert.last_notified_at),
+    }
+
+
+def alert_from_row(row: Mapping[str, Any]) -> Alert:
+    annotations = dict(row["annotations"] or {})
+    figures = row["value"] or {}
+    repeat_seconds = annotations.get(REPEAT_KEY)
+    return Alert(
+        id=row["id"],
+        fingerprint=row["fingerprint"],
+        rule=row["rule"],
+        tenant=row["tenant"],
+        labels=dict(row["labels"] or {}),
+        severity=Severity(row["severity"]),
+        state=AlertState(row["state"]),
+        pending_since=as_utc(row["pending_since"]),
+        last_evaluated_at=as_utc(row["last_evaluated_at"]),
+        value=figures.get("value"),
+        threshold=figures.get("threshold"),
+        denominator=figures.get("denominator"),
+        summary=annotations.get(SUMMARY_KEY, ""),
+        annotations={key: value for key, value in annotations.items() if key not in OWN_KEYS},
+        fired_at=utc_or_none(row["fired_at"]),
+        resolved_at=utc_or_none(row["resolved_at"]),
+        acknowledged_at=utc_or_none(row["acknowledged_at"]),
+        acknowledged_by=row["acknowledged_by"],
+        ack_note=row["ack_note"],
+        last_notified_at=utc_or_none(row["last_notified_at"]),
+        channels=tuple(annotations.get(CHANNELS_KEY) or ()),
+        repeat_interval=timedelta(seconds=repeat_seconds) if repeat_seconds is not None else None,
+        routes=tuple(annotations.get(ROUTES_KEY) or ()),
+    )
+
+
+def utc_or_none(value: datetime | None) -> datetime | None:
+    return as_utc(value) if value is not None else None
+
+
+def iso(value: datetime | None) -> str | None:
+    return as_utc(value).isoformat() if value is not None else None
+

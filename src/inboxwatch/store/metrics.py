@@ -1,0 +1,189 @@
+"""Counts of delivery outcomes over time windows, read from the per-minute rollups.
+
+A window is [start, end): a rollup minute belongs to it when the minute's
+start is at or after `start` and before `end`. Raw events are never read
+here, so counts stay available after retention deletes the events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from inboxwatch.store.db import as_utc
+from inboxwatch.store.schema import rollups
+
+# The rollup columns counts can be grouped and filtered by.
+DIMENSIONS = ("tenant", "provider", "sending_ip", "sending_domain", "campaign")
+
+COUNT_FIELDS = (
+    "sent",
+    "delivered",
+    "deferred",
+    "bounced",
+    "hard_bounced",
+    "complained",
+    "opened",
+    "clicked",
+    "unsubscribed",
+    "dropped",
+)
+
+# A filter value: one value, or any of several.
+FilterValue = str | Sequence[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class CountRow:
+    """Outcome counts for one group; `key` contains the group_by dimension values in order."""
+
+    key: tuple[str, ...]
+    sent: int
+    delivered: int
+    deferred: int
+    bounced: int
+    hard_bounced: int
+    complained: int
+    opened: int
+    clicked: int
+    unsubscribed: int
+    dropped: int
+
+    @classmethod
+    def zero(cls, key: tuple[str, ...]) -> "CountRow":
+        return cls(key, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+    def __add__(self, other: "CountRow") -> "CountRow":
+        sums = {name: getattr(self, name) + getattr(other, name) for name in COUNT_FIELDS}
+        return CountRow(key=self.key, **sums)
+
+
+def sent_volume(row: CountRow) -> int:
+    """Return the number of messages sent in a group: the denominator of delivery and bounce rates.
+
+    That is `sent`, unless the window contains more final outcomes
+    (`delivered + bounced`) than sends. This happens when the send events
+    fell before the window, and always for MTA logs and ESP feeds that
+    report no send events (`sent` is 0). Then `delivered + bounced` is used,
+    so that a rate never exceeds 1.
+    """
+    return max(row.sent, row.delivered + row.bounced)
+
+
+def check_dimensions(names: Sequence[str]) -> None:
+    for name in names:
+        if name not in DIMENSIONS:
+            raise ValueError("invalid dimension %r: expected one of %s" % (name, ", ".join(DIMENSIONS)))
+
+
+def filtered(query: sa.Select, *, start: datetime, end: datetime, tenant: str | None, where: Mapping[str, FilterValue] | None) -> sa.Select:
+    query = query.where(rollups.c.bucket >= as_utc(start), rollups.c.bucket < as_utc(end))
+    if tenant is not None:
+        query = query.where(rollups.c.tenant == tenant)
+    for name, value in (where or {}).items():
+        check_dimensions([name])
+        if isinstance(value, str):
+            query = query.where(rollups.c[name] == value)
+        else:
+            query = query.where(rollups.c[name].in_(list(value)))
+    return query
+
+
+def count_sums() -> list:
+    return [sa.func.coalesce(sa.func.sum(rollups.c[name]), 0).label(name) for name in COUNT_FIELDS]
+
+
+def row_counts(row, key: tuple[str, ...]) -> CountRow:
+    return CountRow(key=key, **{name: int(getattr(row, name)) for name in COUNT_FIELDS})
+
+
+def query_counts(
+    conn: sa.Connection,
+    *,
+    start: datetime,
+    end: datetime,
+    group_by: Sequence[str] = ("provider",),
+    tenant: str | None = None,
+    where: Mapping[str, FilterValue] | None = None,
+) -> list[CountRow]:
+    """Sum the counts in [start, end) per combination of the `group_by` dimensions.
+
+    `tenant` limits the sums to one tenant; `where` maps dimensions to a
+    value or a list of accepted values. Rows are sorted by key. Groups with
+    no rollups in the window are absent, except that with an empty
+    `group_by` there is always exactly one row, all zeros when nothing
+    happened.
+    """
+    group_by = tuple(group_by)
+    check_dimensions(group_by)
+    columns = [rollups.c[name] for name in group_by]
+    query = filtered(sa.select(*columns, *count_sums()), start=start, end=end, tenant=tenant, where=where)
+    if columns:
+        query = query.group_by(*columns).order_by(*columns)
+    return [row_counts(row, tuple(getattr(row, name) for name in group_by)) for row in conn.execute(query)]
+
+
+def query_sent(
+    conn: sa.Connection,
+    *,
+    start: datetime,
+    end: datetime,
+    group_by: Sequence[str] = ("provider",),
+    tenant: str | None = None,
+    where: Mapping[str, FilterValue] | None = None,
+) -> dict[tuple[str, ...], int]:
+    """Return the sending volume in [start, end) per group, as `sent_volume` defines it."""
+    rows = query_counts(conn, start=start, end=end, group_by=group_by, tenant=tenant, where=where)
+    return {row.key: sent_volume(row) for row in rows}
+
+
+def query_series(
+    conn: sa.Connection,
+    *,
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    group_by: Sequence[str] = (),
+    tenant: str | None = None,
+    where: Mapping[str, FilterValue] | None = None,
+) -> list[tuple[datetime, CountRow]]:
+    """Sum the counts per step of `step` from `start` (aligned to `start`) up to `end`, per group.
+
+    Every step appears for every key seen anywhere in the window, with zero
+    counts where nothing happened, so a drop to zero is visible. With an
+    empty `group_by`, every step appears even when the window is empty.
+    `step` must be a whole number of minutes, the rollup resolution. The
+    result is ordered by step start, then key.
+    """
+    if step <= timedelta(0) or step % timedelta(minutes=1):
+        raise ValueError("invalid step %s: expected a positive whole number of minutes" % step)
+    group_by = tuple(group_by)
+    check_dimensions(group_by)
+    start, end = as_utc(start), as_utc(end)
+
+    # Minutes are summed in the database and folded into steps here, since
+    # date arithmetic differs between SQLite and PostgreSQL.
+    columns = [rollups.c[name] for name in group_by]
+    query = filtered(sa.select(rollups.c.bucket, *columns, *count_sums()), start=start, end=end, tenant=tenant, where=where)
+    query = query.group_by(rollups.c.bucket, *columns)
+
+    totals: dict[tuple[int, tuple[str, ...]], CountRow] = {}
+    keys: set[tuple[str, ...]] = {()} if not group_by else set()
+    for row in conn.execute(query):
+        key = tuple(getattr(row, name) for name in group_by)
+        index = (as_utc(row.bucket) - start) // step
+        counts = row_counts(row, key)
+        previous = totals.get((index, key))
+        totals[(index, key)] = counts if previous is None else previous + counts
+        keys.add(key)
+
+    series = []
+    step_count = -(-(end - start) // step)
+    for index in range(max(step_count, 0)):
+        step_start = start + index * step
+        for key in sorted(keys):
+            series.append((step_start, totals.get((index, key), CountRow.zero(key))))
+    return series

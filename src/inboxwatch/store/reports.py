@@ -1,0 +1,245 @@
+"""Storing DMARC aggregate and SMTP TLS reports, and the per-source DMARC summary.
+
+A report is identified by its reporter (organization name and contact
+address) and the report id that reporter gave it, so storing the same report
+again changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from inboxwatch.model.reports import AggregateReport, TlsReport
+from inboxwatch.store.db import as_utc
+from inboxwatch.store.events import dialect_insert
+from inboxwatch.store.schema import dmarc_records, dmarc_reports, tls_policies, tls_reports
+
+
+@dataclasses.dataclass
+class ReportCounts:
+    """Reports stored and reports skipped because they were stored before."""
+
+    stored: int = 0
+    duplicates: int = 0
+
+
+def aggregate_report_key(report: AggregateReport) -> str:
+    """Return the deduplication key of an aggregate report: reporter and report id."""
+    return _key("dmarc", report.org_name, report.email, report.report_id)
+
+
+def tls_report_key(report: TlsReport) -> str:
+    return _key("tlsrpt", report.organization, None, report.report_id)
+
+
+def _key(kind: str, organization: str | None, email: str | None, report_id: str) -> str:
+    parts = (kind, (organization or "").strip().lower(), (email or "").strip().lower(), report_id.strip())
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+def store_aggregate_reports(
+    conn: sa.Connection,
+    reports: Iterable[AggregateReport],
+    *,
+    tenant: str,
+    ingest_id: int | None = None,
+    now: datetime | None = None,
+) -> ReportCounts:
+    """Insert aggregate reports not stored yet, with their rows, in the caller's transaction."""
+    received_at = now or datetime.now(timezone.utc)
+    counts = ReportCounts()
+    for report in reports:
+        report_pk = _insert_once(conn, dmarc_reports, _aggregate_values(report, tenant, ingest_id, received_at))
+        if report_pk is None:
+            counts.duplicates += 1
+            continue
+        counts.stored += 1
+        if report.rows:
+            conn.execute(sa.insert(dmarc_records), [_record_values(report_pk, row) for row in report.rows])
+    return counts
+
+
+def store_tls_reports(
+    conn: sa.Connection,
+    reports: Iterable[TlsReport],
+    *,
+    tenant: str,
+    ingest_id: int | None = None,
+    now: datetime | None = None,
+) -> ReportCounts:
+    """Insert TLS reports not stored yet, with their policies, in the caller's transaction."""
+    received_at = now or datetime.now(timezone.utc)
+    counts = ReportCounts()
+    for report in reports:
+        report_pk = _insert_once(conn, tls_reports, _tls_values(report, tenant, ingest_id, received_at))
+        if report_pk is None:
+            counts.duplicates += 1
+            continue
+        counts.stored += 1
+        if report.policies:
+            conn.execute(sa.insert(tls_policies), [_policy_values(report_pk, policy) for policy in report.policies])
+    return counts
+
+
+def _insert_once(conn: sa.Connection, table: sa.Table, values: dict) -> int | None:
+    """Insert `values` unless its report_key is stored; return the new primary key, or None."""
+    statement = (
+        dialect_insert(conn, table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[table.c.report_key])
+        .returning(table.c.id)
+    )
+    return conn.execute(statement).scalar()
+
+
+def _aggregate_values(report: AggregateReport, tenant: str, ingest_id: int | None, received_at: datetime) -> dict:
+    return {
+        "report_key": aggregate_report_key(report),
+        "tenant": tenant,
+        "org_name": report.org_name,
+        "email": report.email,
+        "report_id": report.report_id,
+        "policy_domain": (report.policy.domain or "").lower(),
+        "begin_at": datetime.fromtimestamp(report.begin, tz=timezone.utc),
+        "end_at": datetime.fromtimestamp(report.end, tz=timezone.utc),
+        "policy": dataclasses.asdict(report.policy),
+        "messages": report.messages,
+        "warnings": list(report.warnings) or None,
+        "received_at": as_utc(received_at),
+        "ingest_id": ingest_id,
+    }
+
+
+def _record_values(report_pk: int, row) -> dict:
+    return {
+        "dmarc_report_id": report_pk,
+        "source_ip": row.source_ip or "",
+        "messages": row.count,
+        "disposition": row.disposition,
+        "dkim": row.dkim,
+        "spf": row.spf,
+        "dmarc_pass": row.dmarc_pass,
+        "header_from": row.header_from,
+        "envelope_from": row.envelope_from,
+        "envelope_to": row.envelope_to,
+        "reasons": [dataclasses.asdict(reason) for reason in row.reasons] or None,
+        "dkim_results": [dataclasses.asdict(result) for result in row.dkim_results] or None,
+        "spf_results": [dataclasses.asdict(result) for result in row.spf_results] or None,
+    }
+
+
+def _tls_values(report: TlsReport, tenant: str, ingest_id: int | None, received_at: datetime) -> dict:
+    return {
+        "report_key": tls_report_key(report),
+        "tenant": tenant,
+        "organization": report.organization,
+        "report_id": report.report_id,
+        "begin_at": datetime.fromtimestamp(report.begin, tz=timezone.utc) if report.begin is not None else None,
+        "end_at": datetime.fromtimestamp(report.end, tz=timezone.utc) if report.end is not None else None,
+        "contact_info": report.contact_info,
+        "total_successful": report.total_successful,
+        "total_failed": report.total_failed,
+        "warnings": list(report.warnings) or None,
+        "received_at": as_utc(received_at),
+        "ingest_id": ingest_id,
+    }
+
+
+def _policy_values(report_pk: int, policy) -> dict:
+    return {
+        "tls_report_id": report_pk,
+        "policy_domain": (policy.domain or "").lower(),
+        "policy_type": policy.type,
+        "successful": policy.successful,
+        "failed": policy.failed,
+        "mx_hosts": list(policy.mx_hosts) or None,
+        "policy_strings": list(policy.policy_strings) or None,
+        "failure_details": [dataclasses.asdict(detail) for detail in policy.failure_details] or None,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceSummary:
+    """The stored aggregate report results for one sending IP and one domain.
+
+    `dkim_pass` and `spf_pass` count messages whose DKIM or SPF result was
+    aligned and passing; `dmarc_pass` those where either was.
+    """
+
+    source_ip: str
+    messages: int
+    dmarc_pass: int
+    dkim_pass: int
+    spf_pass: int
+    quarantined: int
+    rejected: int
+    reporters: int
+
+    @property
+    def pass_rate(self) -> float:
+        return self.dmarc_pass / self.messages if self.messages else 0.0
+
+
+def dmarc_sources(
+    conn: sa.Connection, domain: str, start: datetime, end: datetime, tenant: str | None = None
+) -> list[SourceSummary]:
+    """Summarise, per source IP, the stored aggregate reports for `domain` whose range overlaps [start, end].
+
+    A report counts whole when its date range overlaps the window, because
+    reports give no time for individual messages. Sources are sorted by
+    message count, largest first.
+    """
+    messages = dmarc_records.c.messages
+    query = (
+        sa.select(
+            dmarc_records.c.source_ip,
+            sa.func.sum(messages).label("messages"),
+            sa.func.sum(sa.case((dmarc_records.c.dmarc_pass, messages), else_=0)).label("dmarc_pass"),
+            sa.func.sum(sa.case((dmarc_records.c.dkim == "pass", messages), else_=0)).label("dkim_pass"),
+            sa.func.sum(sa.case((dmarc_records.c.spf == "pass", messages), else_=0)).label("spf_pass"),
+            sa.func.sum(sa.case((dmarc_records.c.disposition == "quarantine", messages), else_=0)).label("quarantined"),
+            sa.func.sum(sa.case((dmarc_records.c.disposition == "reject", messages), else_=0)).label("rejected"),
+            sa.func.count(sa.distinct(sa.func.coalesce(dmarc_reports.c.org_name, dmarc_reports.c.email))).label("reporters"),
+        )
+        .select_from(dmarc_records.join(dmarc_reports, dmarc_records.c.dmarc_report_id == dmarc_reports.c.id))
+        .where(
+            dmarc_reports.c.policy_domain == domain.lower(),
+            dmarc_reports.c.end_at >= as_utc(start),
+            dmarc_reports.c.begin_at <= as_utc(end),
+        )
+        .group_by(dmarc_records.c.source_ip)
+    )
+    if tenant is not None:
+        query = query.where(dmarc_reports.c.tenant == tenant)
+    summaries = [
+        SourceSummary(
+            source_ip=row.source_ip,
+            messages=int(row.messages or 0),
+            dmarc_pass=int(row.dmarc_pass or 0),
+            dkim_pass=int(row.dkim_pass or 0),
+            spf_pass=int(row.spf_pass or 0),
+            quarantined=int(row.quarantined or 0),
+            rejected=int(row.rejected or 0),
+            reporters=int(row.reporters or 0),
+        )
+        for row in conn.execute(query)
+    ]
+    summaries.sort(key=lambda summary: (-summary.messages, summary.source_ip))
+    return summaries
+
+
+def dmarc_report_count(conn: sa.Connection, domain: str, start: datetime, end: datetime, tenant: str | None = None) -> int:
+    """Count the stored aggregate reports for `domain` whose range overlaps [start, end]."""
+    query = sa.select(sa.func.count()).select_from(dmarc_reports).where(
+        dmarc_reports.c.policy_domain == domain.lower(),
+        dmarc_reports.c.end_at >= as_utc(start),
+        dmarc_reports.c.begin_at <= as_utc(end),
+    )
+    if tenant is not None:
+        query = query.where(dmarc_reports.c.tenant == tenant)
+    return int(conn.execute(query).scalar() or 0)
