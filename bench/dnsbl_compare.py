@@ -139,9 +139,12 @@ def run_pydnsbl(port: int) -> tuple[dict, float] | None:
     index_of = {address: index for index, address in enumerate(ADDRESSES)}
     answers = {}
     for result in results:
-        for response in result.results:
-            status = "unknown" if response.error else ("listed" if response.response else "clear")
-            answers[(index_of[result.addr], response.provider.host)] = status
+        for provider in result.providers:
+            if provider in result.failed_providers:
+                status = "unknown"
+            else:
+                status = "listed" if provider.host in result.detected_by else "clear"
+            answers[(index_of[result.addr], provider.host)] = status
     return answers, elapsed
 
 

@@ -233,3 +233,28 @@ def test_replay_of_earlier_time_keeps_cursor(engine, config):
     with engine.connect() as conn:
         assert get_cursor(conn, CURSOR_NAME) == START + 10 * MINUTE
     assert alerts_by_rule(engine)["bounce_rate"].pending_since == START + 10 * MINUTE
+
+
+def test_quiet_window_keeps_alert_state(engine, config):
+    evaluate_range(engine, config, START, START + 12 * MINUTE)
+    # Traffic stops at 10:30, so the window before 11:00 has no volume at all.
+    quiet = run_evaluation(engine, config, START + 60 * MINUTE)
+
+    assert quiet.signals == 0
+    assert alerts_by_rule(engine)["bounce_rate"].state == AlertState.FIRING
+
+
+def test_rule_grouped_by_sending_ip(config_path):
+    config_path.write_text(
+        CONFIG + '\n[rules.bounce_rate]\ngroup_by = ["provider", "sending_ip"]\n', encoding="utf-8"
+    )
+    config = load_config(config_path)
+    engine = open_engine(config.store.url)
+    try:
+        evaluate_range(engine, config, START, START + 8 * MINUTE, notify=False)
+        bounce = alerts_by_rule(engine)["bounce_rate"]
+    finally:
+        engine.dispose()
+
+    assert bounce.labels == {"tenant": "default", "provider": "microsoft", "sending_ip": "192.0.2.10"}
+    assert bounce.summary.startswith("Microsoft 192.0.2.10 bounce rate 15%")

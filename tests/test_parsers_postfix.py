@@ -27,7 +27,7 @@ Mar  3 10:00:03 mx1 postfix/qmgr[103]: 4ABC1: removed
 """
 
 # A submission goes through amavis on 127.0.0.1:10024 and comes back as a
-# new queue file, which is delivered remotely; the DSN goes to a mailbox by LMTP.
+# new queue file, which is delivered remotely. The DSN goes to a mailbox by LMTP.
 AMAVIS_THEN_BOUNCE = """\
 Jun  3 10:40:58 mx1 postfix/submission/smtpd[200]: 11AAA1: client=laptop.shop.example[198.51.100.7], sasl_method=PLAIN
 Jun  3 10:40:58 mx1 postfix/cleanup[201]: 11AAA1: message-id=<m2@shop.example>
@@ -110,7 +110,7 @@ def test_postfix_multi_recipient_one_sent_per_message():
     assert events[0] is sent[0]
 
 
-def test_postfix_amavis_hop_excluded_reinjected_bounce_counted():
+def test_postfix_amavis_hop_excluded():
     parser, items = run_parser(AMAVIS_THEN_BOUNCE)
     assert [(item.type, item.queue_id) for item in items] == [(EventType.SENT, "22BBB2"), (EventType.BOUNCED, "22BBB2")]
     assert parser.counters["internal_hops"] == 1
@@ -165,7 +165,7 @@ def test_postfix_routing_failure_without_host_not_event():
     assert parser.counters["routing_failures"] == 1
 
 
-def test_postfix_suspended_delivery_naming_host_is_deferral():
+def test_postfix_suspended_delivery_is_deferral():
     line = (
         "Dec  9 10:18:24 mx1 postfix/error[1]: 77AAA7: to=<a@slow.example>, relay=none, delay=63495, "
         "delays=63350/144/0/0, dsn=4.4.2, status=deferred (delivery temporarily suspended: lost connection "
@@ -199,8 +199,8 @@ def test_postfix_expiry_without_known_recipient_counted():
 
 
 def test_postfix_queue_id_reuse_keeps_messages_apart():
-    # The second message under 99CCC9 reaches only the signer on the
-    # instance's own address, so it must not inherit the first's state.
+    # Two messages use queue id 99CCC9 one after the other. Each must keep
+    # its own sender and Message-ID.
     text = """\
 Sep  4 01:24:11 mx1 postfix-192.0.2.23/cleanup[1]: 99CCC9: message-id=<first@shop.example>
 Sep  4 01:24:11 mx1 postfix-192.0.2.23/qmgr[2]: 99CCC9: from=<first@shop.example>, size=10, nrcpt=1 (queue active)
@@ -425,3 +425,31 @@ def test_postfix_shuffled_real_lines_never_raise(lines, noise):
     text = "\n".join(lines + [noise])
     for item in postfix.PARSER.parse(io.BytesIO(text.encode("utf-8", "surrogatepass")), ParseContext(reference_time=REFERENCE)):
         assert isinstance(item, (DeliveryEvent, Rejected))
+
+
+WRAPPED = (
+    "Sep 30 20:46:08 mx1 postfix/smtp[1]: 4ABC1: to=<a@remote.example>, relay=mx.remote.example[203.0.113.5]:25, "
+    "delay=1, delays=0/0/0.5/0.5, dsn=5.1.1, status=bounced (host mx.remote.example[203.0.113.5] said: 550 5.1.1 no such\n"
+    " user here (in reply to RCPT TO command))\n"
+    "Sep 30 20:46:09 mx1 postfix/qmgr[2]: 4ABC1: removed\n"
+)
+
+
+@pytest.mark.parametrize("block_chars", [16, 64, 200, 1 << 20])
+def test_postfix_wrapped_line_any_block_size(monkeypatch, block_chars):
+    monkeypatch.setattr(postfix, "BLOCK_CHARS", block_chars)
+    events, rejected = parse_all(WRAPPED)
+    bounce = of_type(events, EventType.BOUNCED)[0]
+    assert rejected == []
+    assert bounce.diagnostic.endswith("no such user here (in reply to RCPT TO command)")
+
+
+def test_postfix_consecutive_truncated_lines():
+    truncated = (
+        "Sep 30 20:46:0%d mx1 postfix/smtp[1]: %s: to=<%s>, relay=mx.remote.example[203.0.113.5]:25, "
+        "delay=1, delays=0/0/0.5/0.5, dsn=4.0.0, status=deferred (host said: 451 (cut\n"
+    )
+    text = truncated % (1, "4ABC1", "a@remote.example") + truncated % (2, "5ABC2", "b@remote.example")
+    deferred = of_type(parse_all(text)[0], EventType.DEFERRED)
+    assert [event.recipient for event in deferred] == ["a@remote.example", "b@remote.example"]
+    assert deferred[0].diagnostic == "host said: 451 (cut"

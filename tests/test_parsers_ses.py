@@ -219,3 +219,8 @@ def test_ses_json_lines_stream_parses_each_document():
     events, rejected = run_parser(PARSER, lines)
     assert rejected == []
     assert [item.type for item in events] == [EventType.SENT, EventType.OPENED]
+
+
+def test_ses_sns_message_already_decoded():
+    payload = {"Type": "Notification", "TopicArn": "arn:aws:sns:eu-west-1:1:t", "Message": bounce("Permanent")}
+    assert only_event(PARSER, payload).hard is True

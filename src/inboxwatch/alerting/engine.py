@@ -63,7 +63,7 @@ def apply_signals(
             continue
         applied.append(store_outcome(conn, outcome, now))
 
-    log.info("applied signals at %s: %s", now.isoformat(), dict(decisions) or "none")
+    log.debug("applied signals at %s: %s", now.isoformat(), dict(decisions) or "none")
     return applied
 
 

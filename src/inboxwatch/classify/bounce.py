@@ -128,9 +128,10 @@ def adjust_for_context(reason: str, rule_name: str | None, status: str | None, c
     """Correct a text match using the status code and the SMTP command.
 
     A reply to MAIL FROM is about the sender, so an "unknown" there rejects
-    the sender, not the recipient. "User unknown" after DATA, or with a code
-    of a filter or policy (x.2.0, x.7.x), is how content and recipient
-    filters refuse mail (au/KDDI, many gateways) while the address exists.
+    the sender, not the recipient. "User unknown" after DATA, with a filter
+    or policy code (x.2.0, x.7.1), or with neither RCPT TO nor a specific
+    code, is how content and recipient filters refuse mail (au/KDDI, many
+    gateways) while the address exists.
     """
     if command == "MAIL" and reason in ("userunknown", "hostunknown", "filtered", "syntaxerror"):
         return "rejected", "%s after MAIL" % rule_name
@@ -140,6 +141,12 @@ def adjust_for_context(reason: str, rule_name: str | None, status: str | None, c
     if reason == "userunknown" and rule_name == "user-unknown":
         if command == "DATA":
             return "filtered", "%s after DATA" % rule_name
+        if command != "RCPT" and is_generic_status(status):
+            # Sisimai's reading, which the labelled corpus follows: "unknown
+            # user" is trusted only with an x.1.x code or in reply to RCPT TO.
+            # Otherwise gateways (McAfee, MXLogic, Courier) use it for mail
+            # their filter refused.
+            return "filtered", "%s without RCPT or x.1.x" % rule_name
         if status and status[1:] in (".2.0", ".7.1"):
             return "filtered", "%s with status %s" % (rule_name, status)
     return reason, rule_name

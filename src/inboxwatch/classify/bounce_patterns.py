@@ -45,6 +45,10 @@ PROVIDER_RULES = (
          "Microsoft 'Service unavailable, Client host [IP] blocked using Spamhaus' and AS(...) codes"),
     rule("microsoft-recipient-not-found", "userunknown", r"recipientnotfound|recipient not found by smtp address lookup|requested action not taken: mailbox unavailable",
          "Exchange Online 550 5.1.10 RESOLVER.ADR.RecipientNotFound"),
+    rule("exchange-2003-unknown-recipient", "userunknown", r"recipient name is not recognized|\(000c05a6\)",
+         "Exchange 2000/2003 'The recipient name is not recognized ... (000C05A6) Unknown Recipient'"),
+    rule("gmail-address-not-found", "userunknown", r"address not found|address couldn't be found",
+         "Gmail 'Address not found: Your message wasn't delivered ... because the address couldn't be found'"),
     rule("microsoft-access-denied-tenant", "rejected", r"tenantinboundattribution|access denied, (?:banned|bad) (?:sender|tenant)",
          "Exchange Online tenant attribution rejects"),
     rule("dns-failure", "networkerror",
@@ -72,6 +76,8 @@ PROVIDER_RULES = (
          "Gmail 4.2.1/5.2.1 'user is receiving mail at a rate': a rate limit phrased as a user error"),
     rule("gmail-account-disabled", "suspend", r"account (?:that )?you tried to reach is (?:disabled|inactive)|account (?:has been |is )?(?:disabled|deactivated|locked|suspended|inactive|expired)|mailbox (?:has been |is )?(?:disabled|deactivated|inactive|suspended|expired)|user (?:account )?(?:is )?(?:disabled|suspended|inactive|expired)|recipient (?:account )?(?:is )?(?:disabled|suspended|inactive)|this account has been (?:disabled|discontinued)|temporar(?:il)?y? locked|account (?:is )?locked|boite du destinataire archivee|archived mailbox|mailbox unavailable \(disabled\)|address (?:is )?inactive|inactive (?:account|mailbox|user)",
          "disabled, suspended or inactive accounts (Gmail 5.2.1, Yahoo, Orange)"),
+    rule("gmail-send-mail-as", "rejected", r"'send mail as'|customfromdenied",
+         "Gmail 'Send mail as' address not verified or misconfigured: the sender is refused"),
     rule("google-groups", "rejected", r"you do not have permission to post|google groups .* (?:doesn't|does not) exist|group .* does not exist",
          "Google Groups posting refused"),
     rule("kddi-filter-user-unknown", "filtered", r"\b550:? : user unknown",
@@ -214,7 +220,7 @@ GENERIC_RULES = (
     # The remote system failed or did not respond.
     rule("network-error", "networkerror", r"network (?:error|unreachable|is unreachable)|connection (?:reset|closed|dropped|lost|to .* failed)|no route to host|host (?:is )?(?:down|unreachable)|(?:could not|couldn't|unable to|can'?t) connect|connect(?:ion)? failed|lost connection|broken pipe|too many hops|mail loop|loops back to myself|routing loop|hop count exceeded|message is looping|unable to route|could not be (?:delivered|routed) .* (?:network|dns)",
          "network failures, routing loops and timeouts"),
-    rule("system-error", "systemerror", r"system (?:error|failure|not available|unavailable)|internal (?:server )?error|server (?:error|failure|misconfiguration)|local (?:error|problem)|(?:local|remote) (?:server|system) (?:error|problem|failure)|configuration error|mail system (?:problem|error)|resources temporarily unavailable|unexpected (?:error|failure)|input/output error|i/o error|database (?:error|failure)|transaction failed|service (?:is |currently )?(?:unavailable|not available)|unable to contact ldap|delivery to file .* failed|error in processing|unknown error",
+    rule("system-error", "systemerror", r"system (?:error|failure|not available|unavailable)|internal (?:server )?error|server (?:error|failure|misconfiguration)|local (?:error|problem)|(?:local|remote) (?:server|system) (?:error|problem|failure)|configuration error|mail system (?:problem|error)|resources temporarily unavailable|unexpected (?:error|failure)|input/output error|i/o error|database (?:error|failure)|transaction failed|service (?:is |currently )?(?:unavailable|not available)|unable to contact ldap|could not load|delivery to file .* failed|error in processing|unknown error",
          "failures inside the receiving system"),
 
     # The mail program that delivers locally failed.

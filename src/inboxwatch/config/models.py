@@ -16,19 +16,20 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from inboxwatch.config.channels import ChannelSettings
 from inboxwatch.config.durations import Duration, Rate
+from inboxwatch.config.webhooks import WebhookSettings, check_webhooks
 from inboxwatch.model.providers import Provider
 
 DEFAULT_STORE_URL = "sqlite:///inboxwatch.db"
 DEFAULT_TENANT = "default"
 
 # Rates that threshold rules may watch; the names of `inboxwatch.analysis.rates`.
-METRICS = ("delivery_rate", "bounce_rate", "hard_bounce_rate", "deferral_rate", "complaint_rate")
+Metric = Literal["delivery_rate", "bounce_rate", "hard_bounce_rate", "deferral_rate", "complaint_rate"]
 
 # Event dimensions a rule may group by; the tenant is always part of the group.
-GROUP_DIMENSIONS = ("provider", "sending_ip", "sending_domain")
+GroupDimension = Literal["provider", "sending_ip", "sending_domain"]
 
 # Labels a route may match on.
-ROUTE_LABELS = ("severity", "provider", "tenant", "rule", "sending_ip", "sending_domain")
+RouteLabel = Literal["severity", "provider", "tenant", "rule", "sending_ip", "sending_domain"]
 
 # Tenant and rule names end up in alert labels and table columns of 64 and
 # 128 characters, so they are kept to a plain identifier form.
@@ -130,14 +131,14 @@ class RuleSettings(Section):
     rate), "above" when it rises over one (bounce rate).
     """
 
-    metric: Literal["delivery_rate", "bounce_rate", "hard_bounce_rate", "deferral_rate", "complaint_rate"]
+    metric: Metric
     direction: Literal["below", "above"]
     warning: Rate | None = None
     critical: Rate | None = None
     window: Duration = timedelta(minutes=5)
     for_: Duration = Field(default=timedelta(minutes=5), alias="for")
     min_volume: int = Field(default=100, ge=1)
-    group_by: tuple[Literal["provider", "sending_ip", "sending_domain"], ...] = ("provider",)
+    group_by: tuple[GroupDimension, ...] = ("provider",)
     use_wilson: bool = False
     wilson_z: float = Field(default=1.96, gt=0, le=5)
     providers: dict[Provider, ThresholdLevels] = Field(default_factory=dict)
@@ -188,12 +189,8 @@ class RouteSettings(Section):
     expression that must match the whole label value.
     """
 
-    match: dict[Literal["severity", "provider", "tenant", "rule", "sending_ip", "sending_domain"], str] = Field(
-        default_factory=dict
-    )
-    match_re: dict[Literal["severity", "provider", "tenant", "rule", "sending_ip", "sending_domain"], str] = Field(
-        default_factory=dict
-    )
+    match: dict[RouteLabel, str] = Field(default_factory=dict)
+    match_re: dict[RouteLabel, str] = Field(default_factory=dict)
     channels: tuple[str, ...] = Field(min_length=1)
     repeat_interval: Duration = timedelta(hours=4)
     continue_: bool = Field(default=False, alias="continue")
@@ -224,6 +221,9 @@ class ServiceSettings(Section):
     max_catch_up: Duration = timedelta(hours=24)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
+    # PEM files for HTTPS; without them the server speaks plain HTTP (put it behind a TLS proxy).
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
 
     @field_validator("evaluation_interval")
     @classmethod
@@ -244,6 +244,12 @@ class Config(Section):
     channels: tuple[ChannelSettings, ...] = ()
     routes: tuple[RouteSettings, ...] = ()
     service: ServiceSettings = ServiceSettings()
+    webhooks: dict[str, WebhookSettings] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def check_webhook_tables(self) -> Config:
+        check_webhooks(self.webhooks)
+        return self
 
     @model_validator(mode="after")
     def check_channel_references(self) -> Config:

@@ -132,9 +132,10 @@ def _run_in(folder: Path, plan: TrafficPlan, day: datetime, server: ThreadingHTT
             tenant=config.tenant,
             recipient_retention="domain",
             instance_ips={instance.syslog_name: instance.ip for instance in plan.instances},
+            # The log's yearless syslog times belong to the demo day.
+            reference_time=day + timedelta(days=1),
         )
-        # The log's yearless syslog times belong to the demo day.
-        ingest = ingest_paths(engine, [str(log_path)], kind="postfix", options=options, reference_time=day + timedelta(days=1))
+        ingest = ingest_paths(engine, [str(log_path)], kind="postfix", options=options)
 
         progress("Evaluating the alert rules minute by minute over the day...")
         evaluate_range(engine, config, day, day + timedelta(days=1), timedelta(minutes=1))

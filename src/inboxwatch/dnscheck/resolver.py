@@ -243,7 +243,9 @@ class Resolver:
             if not lookup.failed:
                 return lookup
             logger.info("DNS query %s %s to %s failed (%s), attempt %d of %d", name, rdtype, nameserver, lookup.outcome.value, attempt + 1, self.attempts)
-        logger.warning("DNS query %s %s failed after %d attempts: %s", name, rdtype, self.attempts, lookup.outcome.value)
+        # INFO, not WARNING: a broken list or resolver fails thousands of
+        # queries, and the callers log one line per list or record instead.
+        logger.info("DNS query %s %s failed after %d attempts: %s", name, rdtype, self.attempts, lookup.outcome.value)
         return lookup
 
     async def _send(self, name: str, rdtype: str, nameserver: Nameserver) -> Lookup:

@@ -146,6 +146,16 @@ class AggregateReport:
         }
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReportTotals:
+    """One aggregate report's counts: its range in Unix seconds, its messages, and those passing DMARC."""
+
+    begin: int
+    end: int
+    messages: int
+    dmarc_pass: int
+
+
 def spread_over_days(begin: int, end: int, count: int) -> list[tuple[date, float]]:
     """Share `count` among the UTC days that [begin, end] covers, in proportion to seconds covered.
 

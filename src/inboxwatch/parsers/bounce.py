@@ -25,7 +25,7 @@ from inboxwatch.model.bounces import AutoReplyRecord
 from inboxwatch.parsers.arf import complaint_record, is_complaint
 from inboxwatch.parsers.autoreply import auto_reply_evidence
 from inboxwatch.parsers.base import ParseContext, ParserSpec, reject
-from inboxwatch.parsers.bounce_records import bounce_records, has_delivery_status, looks_like_bounce
+from inboxwatch.parsers.bounce_records import bounce_records, forwarded_bounce, has_delivery_status, looks_like_bounce
 from inboxwatch.parsers.mime import header_text, parse_message
 from inboxwatch.parsers.returned import read_returned, returned_headers
 
@@ -117,6 +117,7 @@ def message_records(message: Message) -> Iterator[object]:
     if is_complaint(message):
         yield complaint_record(message)
         return
+    message = forwarded_bounce(message) or message
     if has_delivery_status(message) or looks_like_bounce(message):
         records = bounce_records(message)
         if records:

@@ -15,7 +15,7 @@ from inboxwatch.classify.bounce_patterns import RECIPIENT_DOMAIN_REASONS
 from inboxwatch.model.bounces import BounceRecord
 from inboxwatch.parsers.bounce_text import any_recipient, find_failures, notice_body
 from inboxwatch.parsers.dsn import RecipientFailure, field_blocks, find_reply_code, recipient_failures
-from inboxwatch.parsers.mime import first_address, header_text, part_text, walk_leaves
+from inboxwatch.parsers.mime import all_addresses, first_address, header_text, part_text, walk_leaves
 from inboxwatch.parsers.returned import ReturnedMessage, read_returned, returned_headers
 
 DELIVERY_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
@@ -28,11 +28,29 @@ BOUNCE_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 TAG = re.compile(r"<[^>]+>")
+RCPT_MENTION = re.compile(r"\bRCPT\b", re.IGNORECASE)
 SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 
 
 def has_delivery_status(message: Message) -> bool:
-    return any(part.get_content_type() in DELIVERY_STATUS_TYPES for part in message.walk())
+    return any(part.get_content_type() in DELIVERY_STATUS_TYPES for part in walk_leaves(message))
+
+
+def forwarded_bounce(message: Message) -> Message | None:
+    """Return a DSN attached as message/rfc822 to a message that is not one itself.
+
+    Gateways and people forward bounces; the attached notice is the report.
+    """
+    if has_delivery_status(message):
+        return None
+    for part in walk_leaves(message):
+        if part.get_content_type() != "message/rfc822":
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+            if has_delivery_status(payload[0]):
+                return payload[0]
+    return None
 
 
 def looks_like_bounce(message: Message) -> bool:
@@ -62,7 +80,7 @@ def notice_text(message: Message) -> str:
 
 def delivery_status_blocks(message: Message) -> list[dict[str, str]]:
     blocks: list[dict[str, str]] = []
-    for part in message.walk():
+    for part in walk_leaves(message):
         if part.get_content_type() not in DELIVERY_STATUS_TYPES:
             continue
         payload = part.get_payload()
@@ -96,11 +114,15 @@ def bounce_records(message: Message) -> list[BounceRecord]:
         fill_from_text(failures, text_failures, body)
         format_name = "rfc3464"
     else:
-        failures = text_failures or fallback_failures(message, body, returned, excluded)
+        failures = declared_failures(message, text_failures, body) or text_failures
+        failures = failures or fallback_failures(message, body, returned, excluded)
         format_name = "text"
 
+    # A notice that mentions RCPT TO anywhere reports replies to it.
+    notice_command = "RCPT" if RCPT_MENTION.search(body) else None
     records = []
     for failure in failures:
+        failure.command = failure.command or notice_command
         classification = classify_failure(failure, body)
         records.append(
             BounceRecord(
@@ -178,6 +200,26 @@ def fill_from_text(failures: list[RecipientFailure], text_failures: list[Recipie
         match = by_address.get((failure.recipient or "").lower())
         if match is not None and failure.command is None:
             failure.command = match.command
+
+
+def declared_failures(message: Message, text_failures: list[RecipientFailure], body: str) -> list[RecipientFailure]:
+    """Build failures for the addresses in X-Failed-Recipients (Exim, Gmail), when present.
+
+    The header is the sender's own list of failed addresses, so it wins over
+    addresses guessed from the text; the text still supplies each diagnostic.
+    """
+    header = header_text(message, "X-Failed-Recipients")
+    if not header:
+        return []
+    by_address = {item.recipient.lower(): item for item in text_failures if item.recipient}
+    failures = []
+    for address in all_addresses(header):
+        found = by_address.get(address.lower())
+        if found is None:
+            diagnostic = " ".join(body.split()) or None
+            found = RecipientFailure(recipient=address, diagnostic=diagnostic, smtp_code=find_reply_code(diagnostic))
+        failures.append(found)
+    return failures
 
 
 def fallback_failures(

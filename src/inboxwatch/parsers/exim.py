@@ -44,6 +44,8 @@ SNIFF_LINES = 50
 # Exim's own timestamp (log_time_zone and millisecond log_selector options
 # add the zone and the fraction).
 EXIM_TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{3,6})?(?: [+-]\d{4})?) ")
+# "exim[pid]: " as syslog writes Exim's program tag ("exim4" on Debian).
+EXIM_TAG = re.compile(r"(?:^|\s)exim[\w.-]*\[\d+\]: ")
 PROCESS_ID = re.compile(r"\[\d+\] ")
 # Message ids: 6-6-2 base-62 characters before Exim 4.97, 6-11-4 since.
 MESSAGE_LINE = re.compile(r"([0-9A-Za-z]{6}-(?:[0-9A-Za-z]{11}-[0-9A-Za-z]{4}|[0-9A-Za-z]{6}-[0-9A-Za-z]{2}))(?: (.*))?$")
@@ -112,9 +114,13 @@ def split_line(line: str) -> tuple[str | None, str]:
         prefix = split_prefix(rest)
         if prefix is not None:
             timestamp, rest = prefix.timestamp, prefix.message
-    tag = HOST_AND_TAG.match(rest)
-    if tag is not None and tag.group(2).startswith("exim"):
-        rest = rest[tag.end() :]
+    # The tag test is skipped for plain mainlog lines, most of a log, because
+    # the regex is slow to fail on them.
+    if "exim" in rest[:100]:
+        tag = HOST_AND_TAG.match(rest)
+        if tag is not None and tag.group(2).startswith("exim"):
+            rest = rest[tag.end() :]
+    if timestamp is None or rest[:1].isdigit():
         match = EXIM_TIMESTAMP.match(rest)
         if match is not None:
             timestamp, rest = match.group(1), rest[match.end() :]
@@ -377,7 +383,7 @@ def sniff(head: bytes, name: str) -> int:
     text = head.decode("utf-8", errors="replace")
     message_lines = tagged_lines = stamped_lines = 0
     for line in text.splitlines()[:SNIFF_LINES]:
-        if "exim" in line and HOST_AND_TAG.search(line):
+        if "exim" in line and EXIM_TAG.search(line):
             tagged_lines += 1
         timestamp, rest = split_line(line)
         match = MESSAGE_LINE.match(rest)

@@ -113,8 +113,10 @@ def part_text(part: Message) -> str:
 
 
 def walk_leaves(message: Message) -> Iterator[Message]:
-    """Yield the non-multipart parts in order, without entering returned messages."""
-    if message.get_content_maintype() == "multipart" and not message.is_multipart():
+    """Yield the leaf parts in order, without entering message/* parts."""
+    if not message.is_multipart() and (
+        message.get_content_maintype() == "multipart" or (message.get("Content-Type") is None and has_mime_parts(message))
+    ):
         message = repair_multipart(message)
     if message.is_multipart():
         payload = message.get_payload()
@@ -123,12 +125,32 @@ def walk_leaves(message: Message) -> Iterator[Message]:
         for part in payload:
             if not isinstance(part, Message):
                 continue
-            if part.get_content_type() == "message/rfc822":
+            if part.get_content_maintype() == "message":
+                # message/rfc822, delivery-status and feedback-report parts
+                # are leaves here, although the parser gives them sub-messages.
                 yield part
                 continue
             yield from walk_leaves(part)
     else:
         yield message
+
+
+def has_mime_parts(message: Message) -> bool:
+    """True when a body without Content-Type is laid out as MIME parts.
+
+    Some Sendmail versions send "This is a MIME-encapsulated message" with
+    delimiter lines and typed parts but no Content-Type field.
+    """
+    body = message.get_payload()
+    if not isinstance(body, str):
+        return False
+    # The delimiter must open the body (after at most a preamble line), so a
+    # notice that merely quotes a MIME message is left alone.
+    opening = [line for line in body.splitlines() if line.strip()][:3]
+    delimiters = [line.strip() for line in opening if re.match(r"^--\S+\s*$", line)]
+    if not delimiters:
+        return False
+    return body.count(delimiters[0]) >= 2 and re.search(r"^Content-Type:", body, re.MULTILINE | re.IGNORECASE) is not None
 
 
 def repair_multipart(part: Message) -> Message:
@@ -152,7 +174,8 @@ def repair_multipart(part: Message) -> Message:
             boundary = delimiter.group(1)
     if not boundary:
         return part
-    header = 'Content-Type: %s; boundary="%s"\n\n' % (part.get_content_type(), boundary)
+    content_type = part.get_content_type() if part.get_content_maintype() == "multipart" else "multipart/mixed"
+    header = 'Content-Type: %s; boundary="%s"\n\n' % (content_type, boundary)
     return email.parser.Parser(policy=email.policy.compat32).parsestr(header + body)
 
 

@@ -40,9 +40,5 @@ def make_event_id(source: str, *parts: str | None) -> str:
     events of one line (the recipient, the event type), so reading the same
     log again gives the same ids.
     """
-    digest = hashlib.sha1(source.encode())
-    for part in parts:
-        digest.update(b"\x00")
-        if part:
-            digest.update(part.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+    text = "\x00".join([source, *(part or "" for part in parts)])
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()

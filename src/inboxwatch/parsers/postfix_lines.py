@@ -2,8 +2,9 @@
 
 The formats are those of Postfix 2.3 and later, which added the ``dsn=``
 field. The field order is the one qmgr(8), smtp(8), lmtp(8), local(8),
-virtual(8), pipe(8), error(8), discard(8), cleanup(8) and bounce(8) log. Everything here is a cheap substring test or one precompiled regex,
-because these functions run once per log line.
+virtual(8), pipe(8), error(8), discard(8), cleanup(8) and bounce(8) log.
+These functions run once for each line that can matter, so each is a few
+string searches or one precompiled regex.
 """
 
 from __future__ import annotations
@@ -31,9 +32,6 @@ DELIVERY_AGENTS = frozenset({"smtp", "lmtp", "local", "virtual", "pipe", "error"
 # Agents that deliver into this server's own mailboxes or programs: their
 # deliveries are never outbound, whatever host their relay field names.
 MAILBOX_AGENTS = frozenset({"lmtp", "local", "virtual", "pipe", "discard"})
-
-# The other daemons whose lines carry facts about a queue file.
-QUEUE_DAEMONS = frozenset({"cleanup", "bounce", "smtpd", "pickup", "postsuper"})
 
 # The reply in parentheses may lack its closing parenthesis when a log
 # pipeline truncated the line.

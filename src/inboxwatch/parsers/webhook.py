@@ -89,7 +89,12 @@ def load_json_sequence(data: bytes, source: str) -> list[Any]:
 
 
 def decode_json_field(value: Any, field: str) -> Any:
-    """Decode JSON carried as a string inside a payload (SNS `Message`, Mandrill `mandrill_events`)."""
+    """Decode JSON carried as a string inside a payload (SNS `Message`, Mandrill `mandrill_events`).
+
+    A value that a relay already decoded (an object or an array) is returned as it is.
+    """
+    if isinstance(value, (dict, list)):
+        return value
     if not isinstance(value, str):
         raise ParseError("field %s is not a JSON string: got %s" % (field, type(value).__name__), field=field)
     try:

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from inboxwatch.classify.enrich import EnrichOptions, enrich
 from inboxwatch.errors import ParseError
 from inboxwatch.model.events import DeliveryEvent
 from inboxwatch.model.records import Rejected
@@ -88,6 +89,7 @@ class BatchWriter:
         tenant: str,
         recipient_retention: str,
         clock: Callable[[], datetime],
+        enrich_options: EnrichOptions | None = None,
     ) -> None:
         self.engine = engine
         self.summary = summary
@@ -95,6 +97,7 @@ class BatchWriter:
         self.tenant = tenant
         self.recipient_retention = recipient_retention
         self.clock = clock
+        self.enrich_options = enrich_options or EnrichOptions(tenant=tenant)
         self.events: list[DeliveryEvent] = []
         self.rejected: list[QuarantineItem] = []
         self.input_errors: list[QuarantineItem] = []
@@ -104,7 +107,7 @@ class BatchWriter:
 
     def add(self, item: Any) -> None:
         if isinstance(item, DeliveryEvent):
-            self.events.append(item)
+            self.events.append(enrich(item, self.enrich_options))
         elif isinstance(item, Rejected):
             self.rejected.append(self.quarantine_item(item.error, item.raw))
             self.summary.note_reason(self.describe(item.error))

@@ -14,12 +14,13 @@ import gzip
 import io
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
+from inboxwatch.classify.enrich import EnrichOptions
 from inboxwatch.errors import ParseError
 from inboxwatch.parsers.base import ParseContext
 from inboxwatch.service.batches import BatchWriter, InputSummary
@@ -61,6 +62,10 @@ class IngestOptions:
     recipient_retention: str = "full"
     batch_size: int = DEFAULT_BATCH_SIZE
     local_addresses: frozenset[str] = frozenset()
+    # MTA instance name -> the IP address it sends from (see classify.enrich).
+    instance_ips: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # Anchors yearless log timestamps; default: each file's modification time.
+    reference_time: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.recipient_retention not in RECIPIENT_RETENTION:
@@ -162,7 +167,7 @@ def ingest_path(
     counter = CountingReader(stream)
     context = ParseContext(
         source=path,
-        reference_time=reference_time_for(path),
+        reference_time=options.reference_time or reference_time_for(path),
         tenant=options.tenant,
         local_addresses=options.local_addresses,
     )
@@ -207,6 +212,7 @@ def new_writer(engine: sa.Engine, summary: InputSummary, options: IngestOptions,
         tenant=options.tenant,
         recipient_retention=options.recipient_retention,
         clock=clock,
+        enrich_options=EnrichOptions(tenant=options.tenant, instance_ips=options.instance_ips),
     )
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from inboxwatch.model.reports import AggregateReport, TlsReport
+from inboxwatch.model.reports import AggregateReport, ReportTotals, TlsReport
 from inboxwatch.store.db import as_utc
 from inboxwatch.store.events import dialect_insert
 from inboxwatch.store.schema import dmarc_records, dmarc_reports, tls_policies, tls_reports
@@ -243,3 +243,36 @@ def dmarc_report_count(conn: sa.Connection, domain: str, start: datetime, end: d
     if tenant is not None:
         query = query.where(dmarc_reports.c.tenant == tenant)
     return int(conn.execute(query).scalar() or 0)
+
+
+def dmarc_report_totals(
+    conn: sa.Connection, domain: str, start: datetime, end: datetime, tenant: str | None = None
+) -> list[ReportTotals]:
+    """Return each stored aggregate report for `domain` overlapping [start, end] with its message and pass counts."""
+    messages = dmarc_records.c.messages
+    query = (
+        sa.select(
+            dmarc_reports.c.begin_at,
+            dmarc_reports.c.end_at,
+            sa.func.sum(messages).label("messages"),
+            sa.func.sum(sa.case((dmarc_records.c.dmarc_pass, messages), else_=0)).label("dmarc_pass"),
+        )
+        .select_from(dmarc_records.join(dmarc_reports, dmarc_records.c.dmarc_report_id == dmarc_reports.c.id))
+        .where(
+            dmarc_reports.c.policy_domain == domain.lower(),
+            dmarc_reports.c.end_at >= as_utc(start),
+            dmarc_reports.c.begin_at <= as_utc(end),
+        )
+        .group_by(dmarc_reports.c.id, dmarc_reports.c.begin_at, dmarc_reports.c.end_at)
+    )
+    if tenant is not None:
+        query = query.where(dmarc_reports.c.tenant == tenant)
+    return [
+        ReportTotals(
+            begin=int(as_utc(row.begin_at).timestamp()),
+            end=int(as_utc(row.end_at).timestamp()),
+            messages=int(row.messages or 0),
+            dmarc_pass=int(row.dmarc_pass or 0),
+        )
+        for row in conn.execute(query)
+    ]

@@ -332,3 +332,48 @@ tls_policies = Table(
     Index(None, "tls_report_id"),
     Index(None, "policy_domain"),
 )
+
+# API tokens for the HTTP API. Only the sha256 hex of a token is stored; the
+# token itself is shown once, when it is created.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+# Every change made through the HTTP API: who (token name), what, when and on what.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(255)),
+    Column("detail", JSON),
+    Index(None, "time"),
+)
+
+# Verified webhook payloads, stored before the request is acknowledged.
+# `nonce` is the one-time value of schemes that have one (Mailgun's token);
+# it is unique per ESP so that a replayed request is rejected, and NULL
+# elsewhere (NULLs never collide in the unique index).
+webhook_receipts = Table(
+    "webhook_receipts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("esp", String(32), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("nonce", String(255)),
+    Column("body_sha256", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("ingest_id", Id, ForeignKey("ingests.id")),
+    UniqueConstraint("esp", "nonce", name="uq_webhook_receipts_esp_nonce"),
+    Index(None, "received_at"),
+)
