@@ -163,7 +163,7 @@ def run_spf_comparison(port: int) -> list[tuple[str, tuple, tuple, tuple | None]
         theirs = None
         if checkdmarc is not None:
             result = checkdmarc.spf.check_spf(domain, nameservers=[dns.nameserver.Do53Nameserver("127.0.0.1", port)], timeout=2.0)
-            theirs = (result.get("dns_lookups"), result.get("dns_void_lookups"), result.get("error", "")[:60])
+            theirs = (result.get("dns_lookups"), result.get("void_dns_lookups"), result.get("error", "")[:60])
         rows.append((domain, truth, (ours.details["lookups"], ours.details["void_lookups"]), theirs))
     return rows
 

@@ -109,6 +109,11 @@ class Receiver:
     def url(self) -> str:
         return "http://127.0.0.1:%d/hooks/inboxwatch?token=query-token" % self.server.server_address[1]
 
+    @property
+    def origin(self) -> str:
+        """The receiver's base URL, for channels whose path is fixed by the provider's API."""
+        return "http://127.0.0.1:%d" % self.server.server_address[1]
+
     def keys(self) -> list[str]:
         with self.lock:
             return [request["headers"]["Idempotency-Key"] for request in self.requests]

@@ -1,17 +1,18 @@
-"""The alert lifecycle in simulated time: pending, firing, repeats, acknowledgement, resolve, restarts."""
+"""The alert lifecycle in simulated time: pending, firing, hysteresis, flapping, acknowledgement, resolve, restarts."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
+from inboxwatch.alerting.cycle import Policy
 from inboxwatch.alerting.engine import apply_signals
-from inboxwatch.alerting.lifecycle import Reason, apply_signal, fingerprint
-from inboxwatch.alerting.routing import Route, RouteMatch, route_alert
-from inboxwatch.model.alerts import AlertState, Severity, Signal
+from inboxwatch.alerting.flapping import FlapSettings
+from inboxwatch.alerting.lifecycle import Timing, apply_signal, fingerprint
+from inboxwatch.alerting.routing import ALL_LABELS, Route
+from inboxwatch.model.alerts import AlertState, RouteSnapshot, Severity, Signal
 from inboxwatch.store import alerts as alert_store
 from inboxwatch.store.db import open_engine
 from inboxwatch.store.schema import outbox
@@ -20,11 +21,24 @@ START = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
 MINUTE = timedelta(minutes=1)
 LABELS = {"tenant": "default", "provider": "microsoft"}
 HOLD_FOR = timedelta(minutes=5)
+TIMING = Timing(hold_for=HOLD_FOR)
+AT_ONCE = Timing()
 CHANNELS = ("ops-email", "chat")
-ROUTE = RouteMatch(CHANNELS, timedelta(hours=4), ("default",))
+# One group per alert, notified as soon as it fires.
+ROOT = Route("default", CHANNELS, group_by=(ALL_LABELS,), group_wait=timedelta(0))
+POLICY = Policy(root=ROOT)
+DEFAULT_ROUTE = ROOT.snapshot()
+PAGER_ROUTE = RouteSnapshot("routes[0]", ("pager",), (ALL_LABELS,), timedelta(0), timedelta(minutes=5), timedelta(hours=1))
 
 
-def signal(at: datetime, breached: bool = True, severity: Severity = Severity.WARNING, labels=LABELS) -> Signal:
+def router_to(route: RouteSnapshot):
+    return lambda alert: ((route,), None)
+
+
+ROUTER = router_to(DEFAULT_ROUTE)
+
+
+def signal(at: datetime, breached: bool = True, severity: Severity = Severity.WARNING, labels=LABELS, hysteresis=False) -> Signal:
     return Signal(
         rule="bounce_rate",
         severity=severity if breached else Severity.INFO,
@@ -36,6 +50,7 @@ def signal(at: datetime, breached: bool = True, severity: Severity = Severity.WA
         denominator=400,
         summary="Microsoft bounce rate %s" % ("7%" if breached else "1%"),
         annotations={"for_seconds": HOLD_FOR.total_seconds()},
+        in_hysteresis=hysteresis,
     )
 
 
@@ -43,69 +58,63 @@ def signal(at: datetime, breached: bool = True, severity: Severity = Severity.WA
 
 
 def test_lifecycle_breach_opens_pending_alert():
-    outcome = apply_signal(None, signal(START), now=START, hold_for=HOLD_FOR, route=ROUTE)
+    outcome = apply_signal(None, signal(START), now=START, timing=TIMING, router=ROUTER)
 
     assert outcome.decision == "opened"
     assert outcome.alert.state == AlertState.PENDING
     assert outcome.alert.pending_since == START
-    assert outcome.notify is None
     assert [(t.from_state, t.to_state) for t in outcome.transitions] == [(None, AlertState.PENDING)]
 
 
 def test_lifecycle_fires_after_hold_for():
-    alert = apply_signal(None, signal(START), now=START, hold_for=HOLD_FOR, route=ROUTE).alert
-    still_pending = apply_signal(alert, signal(START + 4 * MINUTE), now=START + 4 * MINUTE, hold_for=HOLD_FOR, route=ROUTE)
-    fired = apply_signal(still_pending.alert, signal(START + 5 * MINUTE), now=START + 5 * MINUTE, hold_for=HOLD_FOR, route=ROUTE)
+    alert = apply_signal(None, signal(START), now=START, timing=TIMING, router=ROUTER).alert
+    still_pending = apply_signal(alert, signal(START + 4 * MINUTE), now=START + 4 * MINUTE, timing=TIMING, router=ROUTER)
+    fired = apply_signal(still_pending.alert, signal(START + 5 * MINUTE), now=START + 5 * MINUTE, timing=TIMING, router=ROUTER)
 
     assert still_pending.decision == "held"
     assert still_pending.alert.state == AlertState.PENDING
     assert fired.decision == "fired"
-    assert fired.notify == Reason.FIRING
     assert fired.alert.fired_at == START + 5 * MINUTE
     assert fired.alert.channels == CHANNELS
 
 
 def test_lifecycle_zero_hold_for_fires_at_once():
-    outcome = apply_signal(None, signal(START), now=START, hold_for=timedelta(0), route=ROUTE)
+    outcome = apply_signal(None, signal(START), now=START, timing=AT_ONCE, router=ROUTER)
 
     assert outcome.alert.state == AlertState.FIRING
-    assert outcome.notify == Reason.FIRING
     assert [t.to_state for t in outcome.transitions] == [AlertState.PENDING, AlertState.FIRING]
 
 
 def test_lifecycle_clear_resets_pending_quietly():
-    alert = apply_signal(None, signal(START), now=START, hold_for=HOLD_FOR, route=ROUTE).alert
-    outcome = apply_signal(alert, signal(START + MINUTE, breached=False), now=START + MINUTE, hold_for=HOLD_FOR, route=ROUTE)
+    alert = apply_signal(None, signal(START), now=START, timing=TIMING, router=ROUTER).alert
+    outcome = apply_signal(alert, signal(START + MINUTE, breached=False), now=START + MINUTE, timing=TIMING, router=ROUTER)
 
     assert outcome.decision == "cleared"
     assert outcome.alert.state == AlertState.RESOLVED
-    assert outcome.notify is None
 
 
 def test_lifecycle_clear_without_alert_does_nothing():
-    outcome = apply_signal(None, signal(START, breached=False), now=START, hold_for=HOLD_FOR, route=ROUTE)
+    outcome = apply_signal(None, signal(START, breached=False), now=START, timing=TIMING, router=ROUTER)
 
     assert outcome.alert is None
     assert outcome.decision == "ignored"
 
 
-def test_lifecycle_escalates_to_critical():
-    alert = apply_signal(None, signal(START), now=START, hold_for=timedelta(0), route=ROUTE).alert
-    pager = RouteMatch(("pager",), timedelta(hours=1), ("routes[0]",))
+def test_lifecycle_raises_to_critical():
+    alert = apply_signal(None, signal(START), now=START, timing=AT_ONCE, router=ROUTER).alert
     outcome = apply_signal(
-        alert, signal(START + MINUTE, severity=Severity.CRITICAL), now=START + MINUTE, hold_for=HOLD_FOR, route=pager
+        alert, signal(START + MINUTE, severity=Severity.CRITICAL), now=START + MINUTE, timing=TIMING, router=router_to(PAGER_ROUTE)
     )
 
-    assert outcome.decision == "escalated"
-    assert outcome.notify == Reason.FIRING
+    assert outcome.decision == "raised"
     assert outcome.alert.severity == Severity.CRITICAL
     assert outcome.alert.channels == ("pager",)
     assert outcome.alert.id == alert.id
 
 
 def test_lifecycle_keeps_highest_severity():
-    alert = apply_signal(None, signal(START, severity=Severity.CRITICAL), now=START, hold_for=timedelta(0), route=ROUTE).alert
-    outcome = apply_signal(alert, signal(START + MINUTE), now=START + MINUTE, hold_for=HOLD_FOR, route=ROUTE)
+    alert = apply_signal(None, signal(START, severity=Severity.CRITICAL), now=START, timing=AT_ONCE, router=ROUTER).alert
+    outcome = apply_signal(alert, signal(START + MINUTE), now=START + MINUTE, timing=TIMING, router=ROUTER)
 
     assert outcome.decision == "updated"
     assert outcome.alert.severity == Severity.CRITICAL
@@ -120,48 +129,17 @@ def test_fingerprint_ignores_label_order_and_severity():
     assert first != fingerprint("delivery_rate", {"tenant": "default", "provider": "gmail"})
 
 
-# Routing
-
-
-ROUTES = [
-    Route("routes[0]", ("pager",), match={"severity": "critical"}, repeat_interval=timedelta(hours=1), continue_=True),
-    Route("routes[1]", ("chat",), match_re={"provider": re.compile("gmail|microsoft")}),
-    Route("routes[2]", ("ops-email",)),
-]
-
-
-@pytest.mark.parametrize(
-    ("labels", "channels", "interval", "names"),
-    [
-        # Critical goes to the pager and, because of `continue`, on to the next match.
-        ({"severity": "critical", "provider": "gmail"}, ("pager", "chat"), timedelta(hours=1), ("routes[0]", "routes[1]")),
-        ({"severity": "warning", "provider": "microsoft"}, ("chat",), timedelta(hours=4), ("routes[1]",)),
-        # The regex must match the whole value.
-        ({"severity": "warning", "provider": "gmailx"}, ("ops-email",), timedelta(hours=4), ("routes[2]",)),
-    ],
-    ids=["critical-continues", "regex-match", "regex-whole-value"],
-)
-def test_routing_first_match_wins(labels, channels, interval, names):
-    match = route_alert(labels, ROUTES, ["pager", "chat", "ops-email"])
-
-    assert match.channels == channels
-    assert match.repeat_interval == interval
-    assert match.routes == names
-
-
-def test_routing_fallback_is_all_channels():
-    match = route_alert({"severity": "warning"}, ROUTES[:1], ["pager", "chat"])
-
-    assert match.channels == ("pager", "chat")
-    assert match.routes == ("default",)
-
-
 # Stored lifecycle
 
 
 def run_cycle(engine: sa.Engine, at: datetime, breached: bool = True, severity: Severity = Severity.WARNING):
     with engine.begin() as conn:
-        return apply_signals(conn, [signal(at, breached, severity)], now=at, routes=[], all_channels=list(CHANNELS))
+        return apply_signals(conn, [signal(at, breached, severity)], now=at, policy=POLICY)
+
+
+def run_empty_cycle(engine: sa.Engine, at: datetime):
+    with engine.begin() as conn:
+        return apply_signals(conn, [], now=at, policy=POLICY)
 
 
 def outbox_reasons(engine: sa.Engine) -> list[tuple[str, str]]:
@@ -181,8 +159,12 @@ def test_stored_alert_fires_then_resolves(engine):
     for minute in range(6):
         run_cycle(engine, START + minute * MINUTE)
     run_cycle(engine, START + 6 * MINUTE, breached=False)
+    # The resolve waits for group_interval (5 minutes) after the firing notification.
+    waiting = outbox_reasons(engine)
+    run_empty_cycle(engine, START + 10 * MINUTE)
 
     alert = only_alert(engine)
+    assert waiting == [("firing", "ops-email"), ("firing", "chat")]
     assert alert.state == AlertState.RESOLVED
     assert alert.fired_at == START + 5 * MINUTE
     assert alert.resolved_at == START + 6 * MINUTE
@@ -247,6 +229,7 @@ def test_stored_acknowledged_alert_resolves(engine):
     with engine.begin() as conn:
         alert_store.acknowledge(conn, only_alert(engine).id, "ana", None, START + 7 * MINUTE)
     run_cycle(engine, START + 8 * MINUTE, breached=False)
+    run_empty_cycle(engine, START + 10 * MINUTE)
 
     assert only_alert(engine).state == AlertState.RESOLVED
     assert [reason for reason, _channel in outbox_reasons(engine)][-2:] == ["resolved", "resolved"]
@@ -283,10 +266,12 @@ def test_stored_manual_resolve_then_new_incident(engine):
     assert history[-1]["note"] == "fixed the SPF record"
 
 
-def test_stored_escalation_notifies_again(engine):
+def test_stored_severity_raise_notifies_again(engine):
     for minute in range(6):
         run_cycle(engine, START + minute * MINUTE)
     run_cycle(engine, START + 6 * MINUTE, severity=Severity.CRITICAL)
+    # The raise is sent once group_interval has passed since the first notification.
+    run_empty_cycle(engine, START + 10 * MINUTE)
 
     alert = only_alert(engine)
     assert alert.severity == Severity.CRITICAL
@@ -302,6 +287,7 @@ def test_restart_mid_incident_does_not_renotify(store_url):
     reopened = open_engine(store_url)
     run_cycle(reopened, START + 7 * MINUTE)
     run_cycle(reopened, START + 8 * MINUTE, breached=False)
+    run_empty_cycle(reopened, START + 10 * MINUTE)
     reasons = [reason for reason, _channel in outbox_reasons(reopened)]
     alert = only_alert(reopened)
     reopened.dispose()
@@ -311,8 +297,8 @@ def test_restart_mid_incident_does_not_renotify(store_url):
 
 
 def test_lifecycle_ignores_signal_older_than_alert():
-    alert = apply_signal(None, signal(START + 10 * MINUTE), now=START + 10 * MINUTE, hold_for=HOLD_FOR, route=ROUTE).alert
-    outcome = apply_signal(alert, signal(START, breached=False), now=START, hold_for=HOLD_FOR, route=ROUTE)
+    alert = apply_signal(None, signal(START + 10 * MINUTE), now=START + 10 * MINUTE, timing=TIMING, router=ROUTER).alert
+    outcome = apply_signal(alert, signal(START, breached=False), now=START, timing=TIMING, router=ROUTER)
 
     assert outcome.alert is None
     assert outcome.decision == "stale"

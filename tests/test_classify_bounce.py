@@ -13,7 +13,7 @@ CASES = [
     ("text-outranks-code", 550, "5.2.1", "550 5.2.1 The email account that you tried to reach does not exist", "userunknown", True),
     ("user-unknown-4xx-still-hard", 450, "4.1.1", "450 4.1.1 <a@b.test>: Recipient address rejected: User unknown", "userunknown", True),
     ("qmail-no-mailbox", None, None, "550 sorry, no mailbox here by that name. (#5.1.1)", "userunknown", True),
-    ("french-unknown-user", 550, None, "550 utilisateur inconnu", "userunknown", True),
+    ("french-unknown-user", 550, "5.1.1", "550 5.1.1 utilisateur inconnu", "userunknown", True),
     ("host-unknown", None, "5.4.4", "Host or domain name not found. Name service error for name=nx.test type=A: Host not found", "hostunknown", True),
     ("dns-try-again", None, "4.4.3", "Name service error for domain nx.test: Host not found, try again", "networkerror", False),
     ("has-moved-551", 551, "5.1.6", "551 5.1.6 User has moved; please try <new@b.test>", "hasmoved", True),
@@ -42,6 +42,8 @@ CASES = [
     ("status-only", None, "5.1.2", None, "hostunknown", True),
     ("success-dsn", 250, "2.0.0", "250 2.0.0 OK queued", "delivered", False),
     ("generic-code-no-text", 550, "5.0.0", None, "onhold", False),
+    ("mailing-list-non-member", None, None, "You are not a member of this mailing list <list@sender.test>.", "rejected", False),
+    ("exchange-2003", None, None, "The recipient name is not recognized (000C05A6) Unknown Recipient", "userunknown", True),
     ("unmatched-text", None, None, "something odd happened", "undefined", False),
 ]
 
@@ -74,8 +76,22 @@ def test_classify_user_unknown_after_data_is_filtered():
     assert result.reason == "filtered"
 
 
+def test_classify_user_unknown_without_context_is_filtered():
+    assert classify(550, None, "550 Unknown user someone@receiver.test").reason == "filtered"
+
+
+def test_classify_user_unknown_after_rcpt_stays_user_unknown():
+    result = classify(550, None, "550 Unknown user someone@receiver.test", command="RCPT")
+    assert result.reason == "userunknown"
+    assert result.hard is True
+
+
 def test_classify_delayed_action_without_text_is_expired():
     assert classify(None, None, None, action="delayed").reason == "expired"
+
+
+def test_classify_delayed_action_outranks_status():
+    assert classify(None, "4.4.0", None, action="delayed").reason == "expired"
 
 
 def test_classify_notaccept_temporary_is_soft():

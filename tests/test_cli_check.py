@@ -78,7 +78,7 @@ def test_check_blocklists_bad_asset(in_empty_folder, asset, message):
 def test_check_auth_hostname_as_ip(in_empty_folder):
     result = CliRunner().invoke(cli, ["check", "auth", "good.test", "--ip", "mail.good.test", "--nameserver", "127.0.0.1:9"])
     assert result.exit_code == 2
-    assert "mail.good.test" in result.output
+    assert "'mail.good.test': it looks like a hostname" in result.output
 
 
 def test_check_blocklists_without_assets(in_empty_folder):

@@ -57,6 +57,7 @@ ZONE = {
     "void.test": {"TXT": ["v=spf1 a:nx1.void.test a:nx2.void.test mx:nx3.void.test -all"]},
     "big.test": {"TXT": [BIG_SPF]},
     "plusall.test": {"TXT": ["v=spf1 +all"]},
+    "badname.test": {"TXT": ["v=spf1 include:caf\u00e9.test include:%s.test -all" % ("x" * 70)]},
     "two.test": {"TXT": ["v=spf1 -all", "v=spf1 ip4:192.0.2.1 -all"]},
     "split.test": {"TXT": ["v=spf1 ip4:192.0.2.1 " + "ip4:192.0.2.2 " * 40 + "-all"]},
     "_dmarc.bad.test": {"TXT": ["v=DMARC1; p=none; rua=mailto:x@elsewhere.test; pct=50; fo=2; sp=block"]},
@@ -97,6 +98,7 @@ def spf_check(server, domain, ips=()):
         pytest.param("plusall.test", "error", 0, 0, "+all authorises every host", id="plus-all"),
         pytest.param("two.test", "error", 0, 0, "publishes 2 SPF records", id="two-records"),
         pytest.param("nothing.test", "missing", 0, 0, "no SPF record", id="missing"),
+        pytest.param("badname.test", "error", 2, 2, "has no SPF record", id="unencodable-include"),
     ],
 )
 def test_spf_check_by_tree(server, domain, status, lookups, voids, problem):

@@ -8,7 +8,7 @@ import pytest
 
 from dnsserver import DnsServer, ZoneData, silent_server
 from inboxwatch.dnscheck.blocklist_check import check_blocklists
-from inboxwatch.dnscheck.blocklists import CATALOGUE_BY_NAME, generic_list, select_lists
+from inboxwatch.dnscheck.blocklists import CATALOGUE_BY_NAME, generic_list, select_lists, spamhaus_dqs
 from inboxwatch.dnscheck.dnsbl import (
     Asset,
     AssetKind,
@@ -218,3 +218,13 @@ def test_check_blocklists_skips_domain_on_ip_list(server):
 def test_check_blocklists_generic_zone_takes_domains(server):
     results = run_check(server.address, ["good.bl.test"], ["example.com"])
     assert results[("example.com", "good.bl.test")].status is Status.CLEAR
+
+
+def test_spamhaus_dqs_zones_carry_key():
+    zones = [blocklist.zone for blocklist in spamhaus_dqs("abc123")]
+    assert zones == ["abc123.zen.dq.spamhaus.net", "abc123.dbl.dq.spamhaus.net", "abc123.zrd.dq.spamhaus.net"]
+
+
+def test_spamhaus_dqs_invalid_key():
+    with pytest.raises(CheckError, match="invalid Spamhaus DQS key"):
+        spamhaus_dqs("abc.evil")

@@ -70,6 +70,16 @@ def test_resolver_silent_server_times_out():
     assert lookup.failed
 
 
+def test_resolver_closed_port_network_error():
+    with silent_server() as address:
+        port = parse_nameserver(address).port
+    # The socket is closed, so the port answers with ICMP port unreachable.
+    resolver = Resolver([Nameserver("127.0.0.1", port)], timeout=1.0, attempts=2)
+    lookup = asyncio.run(resolver.query("a.test"))
+    assert lookup.outcome is Outcome.NETWORK_ERROR
+    assert lookup.failed
+
+
 def test_resolver_retries_next_nameserver(server):
     with silent_server() as address:
         resolver = Resolver([parse_nameserver(address), parse_nameserver(server.address)], timeout=0.2, attempts=2)

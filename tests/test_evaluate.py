@@ -194,7 +194,10 @@ def test_cli_evaluate_and_alerts(config_path):
 
     history = runner.invoke(cli, ["alerts", "history", str(bounce_id), *base], catch_exceptions=False)
     lines = history.output.splitlines()
-    assert len(lines) == 3
+    # pending, firing, the group_wait decision, the first notification a minute later, the acknowledgement.
+    assert len(lines) == 5
+    assert "wait: within group_wait" in lines[2]
+    assert "notify: first notification via ops (route default)" in lines[3]
     assert "firing -> acknowledged by ana  on it" in lines[-1]
 
     resolved = runner.invoke(cli, ["alerts", "resolve", str(bounce_id), *base, "--by", "ana"])

@@ -29,6 +29,15 @@ def test_arf_version_1_fields():
     assert record.arrival_date == "Thu, 8 Mar 2026 14:00:00 EDT"
 
 
+def test_arf_lists_every_original_recipient():
+    data = (FIXTURES / "arf-v1.eml").read_bytes().replace(
+        b"Original-Rcpt-To: <user@isp.test>\n", b"Original-Rcpt-To: <user@isp.test>\nOriginal-Rcpt-To: <other@isp.test>\n"
+    )
+    [record] = list(parse(io.BytesIO(data), ParseContext()))
+    assert record.original_rcpt_to == "<user@isp.test>"
+    assert record.original_recipients == ("<user@isp.test>", "<other@isp.test>")
+
+
 def test_arf_ties_back_to_original_message():
     [record] = parse_fixture("arf-v1.eml")
     assert record.original_message_id == "<offer-43@sender.test>"

@@ -82,6 +82,31 @@ def test_qmail_notice_is_split_from_quoted_message():
     assert records[0].format == "text"
 
 
+def test_exchange_2003_notice_lists_each_recipient():
+    body = (
+        "Your message\n\n  To:      news@sender.test\n  Subject: offers\n\n"
+        "did not reach the following recipient(s):\n\n"
+        "one@receiver.test on Thu, 29 Apr 2007 16:51:51 -0500\n"
+        "    The recipient name is not recognized\n"
+        "two@receiver.test on Thu, 29 Apr 2007 16:51:51 -0500\n"
+        "    MSEXCH:IMS:EXAMPLE 0 (000C05A6) Unknown Recipient\n"
+    )
+    records = parse_bytes(notice(body))
+    assert [record.recipient for record in records] == ["one@receiver.test", "two@receiver.test"]
+    assert [record.reason for record in records] == ["userunknown", "userunknown"]
+
+
+def test_repeated_address_blocks_are_joined():
+    body = (
+        "   ----- The following addresses had permanent fatal errors -----\n<late@receiver.test>\n\n"
+        "   ----- Transcript of session follows -----\n"
+        "<late@receiver.test>... Deferred: Name server: receiver.test.: host name lookup failure\n"
+    )
+    [record] = parse_bytes(notice(body))
+    assert record.recipient == "late@receiver.test"
+    assert record.reason == "networkerror"
+
+
 def test_success_dsn_is_delivered():
     message = (
         "From: MAILER-DAEMON@mx.sender.test\nTo: news@sender.test\nSubject: Successful Mail Delivery Report\n"
@@ -112,6 +137,7 @@ def test_blocks_without_blank_lines_are_split():
 # (id, MIME charset, Python codec, body)
 CHARSET_CASES = [
     ("iso-2022-jp", "iso-2022-jp", "iso-2022-jp", "<taro@receiver.test>:\n550 5.1.1 ユーザが存在しません\n"),
+    ("euc-jp-labelled-iso-2022-jp", "iso-2022-jp", "euc-jp", "<jiro@receiver.test>:\n550 5.1.1 ユーザが存在しません\n"),
     ("windows-1252", "windows-1252", "windows-1252", "<marie@receiver.test>:\n550 5.1.1 Adresse inconnue – utilisateur inconnu\n"),
     ("koi8-r", "koi8-r", "koi8-r", "<ivan@receiver.test>:\n550 5.1.1 user unknown: Пользователь не найден\n"),
 ]
@@ -181,6 +207,70 @@ def test_eight_bit_header_does_not_break_parsing():
     )
     record = parse_bytes(data)[0]
     assert record.reason == "userunknown"
+
+
+def dsn_message(recipient_block: str) -> bytes:
+    return (
+        "From: MAILER-DAEMON@mx.sender.test\nTo: news@sender.test\nSubject: Returned mail\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+        "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.sender.test\n\n"
+        + recipient_block
+        + "\n--b--\n"
+    ).encode()
+
+
+def test_x_unix_diagnostic_is_mailer_error():
+    data = dsn_message("Final-Recipient: rfc822; local@sender.test\nAction: failed\nStatus: 4.3.0\nDiagnostic-Code: X-Unix; 75\n")
+    record = parse_bytes(data)[0]
+    assert record.reason == "mailererror"
+    assert record.rule == "diagnostic-type x-unix"
+
+
+def test_failed_recipients_header_names_recipients():
+    data = notice(
+        "A message that you sent could not be delivered.\n\n  first@receiver.test\n    retry timeout exceeded\n",
+        headers="X-Failed-Recipients: first@receiver.test, second@receiver.test\n",
+    )
+    records = parse_bytes(data)
+    assert [record.recipient for record in records] == ["first@receiver.test", "second@receiver.test"]
+    assert records[0].reason == "expired"
+
+
+def test_forwarded_bounce_is_read_from_attachment():
+    inner = (FIXTURES / "dsn-postfix.eml").read_text()
+    data = (
+        "From: helpdesk@sender.test\nTo: postmaster@sender.test\nSubject: Fwd: bounce\n"
+        'Content-Type: multipart/mixed; boundary="fwd"\n\n'
+        "--fwd\nContent-Type: text/plain\n\nSee attached.\n\n"
+        "--fwd\nContent-Type: message/rfc822\n\n" + inner + "\n--fwd--\n"
+    ).encode()
+    records = parse_bytes(data)
+    assert [record.reason for record in records] == ["userunknown", "mailboxfull"]
+
+
+def test_mime_body_without_content_type_is_split():
+    data = (
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.sender.test>\nTo: news@sender.test\n"
+        "Subject: Returned mail: see transcript for details\n\n"
+        "This is a MIME-encapsulated message\n\n--sep\n\nThe original message could not be delivered.\n\n"
+        "--sep\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.sender.test\n\n"
+        "Final-Recipient: RFC822; late@receiver.test\nAction: failed\nStatus: 4.4.7\n\n--sep--\n"
+    ).encode()
+    record = parse_bytes(data)[0]
+    assert record.recipient == "late@receiver.test"
+    assert record.reason == "expired"
+    assert record.format == "rfc3464"
+
+
+def test_reply_at_connection_is_blocked():
+    data = notice(
+        "  someone@receiver.test\n    SMTP error from remote mail server after initial connection:\n"
+        "    host mx.receiver.test [192.0.2.9]: 554 mx.receiver.test ESMTP closing\n",
+        headers="X-Failed-Recipients: someone@receiver.test\n",
+    )
+    record = parse_bytes(data)[0]
+    assert record.reason == "blocked"
+    assert record.rule.endswith("at connection")
 
 
 def test_plain_message_is_rejected_with_reason():

@@ -250,3 +250,25 @@ def test_exim_shuffled_real_lines_never_raise(lines, noise):
     text = "\n".join(lines + ["2024-05-06 07:08:10 10HmaX-000000005vi-0000 " + noise])
     for item in exim.PARSER.parse(io.BytesIO(text.encode("utf-8", "surrogatepass")), ParseContext(reference_time=REFERENCE)):
         assert isinstance(item, (DeliveryEvent, Rejected))
+
+
+def test_exim_host_without_name_loopback_excluded():
+    line = "2024-05-06 07:08:10 10HmaX-000000005vi-0000 => a@remote.example R=smart T=remote_smtp H=[127.0.0.1]:10025\n"
+    assert parse_all(line) == ([], [])
+
+
+def test_exim_host_without_name_remote():
+    line = "2024-05-06 07:08:10 10HmaX-000000005vi-0000 => a@remote.example R=smart T=remote_smtp H=[203.0.113.5]\n"
+    delivered = parse_all(line)[0][1]
+    assert delivered.relay_host is None
+    assert delivered.relay_ip == "203.0.113.5"
+
+
+def test_exim_transport_retry_timeout_is_expired():
+    line = (
+        "2024-05-06 07:08:10 10HmaX-000000005vi-0000 ** a@remote.example R=dnslookup T=remote_smtp "
+        "H=mx.remote.example [203.0.113.5]: retry timeout exceeded\n"
+    )
+    bounce = parse_all(line)[0][1]
+    assert bounce.bounce_reason == "expired"
+    assert bounce.hard is False

@@ -453,3 +453,52 @@ def test_postfix_consecutive_truncated_lines():
     deferred = of_type(parse_all(text)[0], EventType.DEFERRED)
     assert [event.recipient for event in deferred] == ["a@remote.example", "b@remote.example"]
     assert deferred[0].diagnostic == "host said: 451 (cut"
+
+
+def test_postfix_content_filter_down_not_event():
+    line = (
+        "Dec  9 10:18:24 mx1 postfix/smtp[1]: 77AAA7: to=<a@remote.example>, relay=none, delay=30, "
+        "delays=0/0/30/0, dsn=4.4.1, status=deferred (connect to 127.0.0.1[127.0.0.1]:10024: Connection refused)"
+    )
+    parser, items = run_parser(line)
+    assert items == []
+    assert parser.counters["internal_hops"] == 1
+
+
+def test_postfix_overlong_line_cut_not_fatal(monkeypatch):
+    monkeypatch.setattr(postfix, "BLOCK_CHARS", 16)
+    monkeypatch.setattr(postfix, "MAX_CARRIED_CHARS", 300)
+    text = "x" * 500 + "\n" + TWO_RECIPIENTS
+    events, rejected = parse_all(text)
+    assert len(of_type(events, EventType.DELIVERED)) == 2
+    assert rejected == []
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        pytest.param("2024-01-02T03:04:05+00:00", id="iso-t"),
+        pytest.param("2024-01-02 03:04:05", id="iso-space"),
+        pytest.param("2024-01-02 03:04:05.000", id="iso-space-fraction"),
+    ],
+)
+def test_postfix_iso_timestamp_forms(timestamp):
+    line = (
+        timestamp + " mx1 postfix/smtp[1]: 4ABC1: to=<a@remote.example>, "
+        "relay=mx.remote.example[203.0.113.5]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)\n"
+    )
+    for text in (line, "<22>" + line):
+        events, _ = parse_all(text)
+        assert events[1].time == datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+
+def test_postfix_notification_linked_to_message():
+    remote_dsn = AMAVIS_THEN_BOUNCE.replace(
+        "postfix/lmtp[206]: 33CCC3: to=<ann@shop.example>, relay=mail.shop.example[private/dovecot-lmtp]",
+        "postfix/smtp[206]: 33CCC3: to=<ann@other.example>, relay=mx.other.example[198.51.100.30]:25",
+    )
+    events, _ = parse_all(remote_dsn)
+    dsn_events = [event for event in events if event.queue_id == "33CCC3"]
+    assert [event.type for event in dsn_events] == [EventType.SENT, EventType.DELIVERED]
+    assert dsn_events[0].extra["notification_for"] == "22BBB2"
+    assert dsn_events[1].extra["notification_for"] == "22BBB2"

@@ -139,3 +139,10 @@ def test_split_prefix_arbitrary_text_never_raises(text):
     prefix = split_prefix(text)
     if prefix is not None:
         TimestampReader(JAN_2_2025, timezone.utc).read(prefix.timestamp)
+
+
+def test_split_prefix_iso8601_with_space():
+    prefix = split_prefix("2019-10-22 03:39:17 mx1.example exim[29786]: message")
+    assert prefix is not None
+    assert prefix.timestamp == "2019-10-22 03:39:17"
+    assert prefix.program == "exim"

@@ -93,7 +93,7 @@ def test_report_dmarc_command_output(tmp_path):
     assert "spoofing" in text.output
     rows = [json.loads(line) for line in lines.output.splitlines()]
     assert [row["source_ip"] for row in rows] == ["192.0.2.10", "198.51.100.7"]
-    assert rows[0]["verdict"] == "passes"
+    assert rows[0]["verdict"] == "unlisted-passing"
 
 
 def test_ingest_stores_reports_once(engine, tmp_path):

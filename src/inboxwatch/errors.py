@@ -76,3 +76,16 @@ class ChannelError(InboxwatchError):
 
 class CheckError(InboxwatchError):
     """A DNS or other health check could not be carried out."""
+
+
+class FeedError(InboxwatchError):
+    """A reputation feed (SNDS, Postmaster Tools, Sender Score) could not be fetched or read.
+
+    `retryable` says whether the same request may succeed later (timeouts,
+    5xx, 429); `status` is the HTTP status when there was a response.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status

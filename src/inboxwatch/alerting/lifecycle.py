@@ -2,23 +2,29 @@
 
 States: pending (breached, not yet for the rule's `for` duration), firing,
 acknowledged and resolved. A breach opens a pending alert, which fires once
-the breach has held for `for`. A clear signal resolves any open alert. A
-firing alert is notified again after its repeat interval, an acknowledged one
-is not. A breach at critical level raises a warning alert to critical and
-notifies again. Pure: the caller supplies the stored alert, the signal and
-the time, and stores what `apply_signal` returns.
+the breach has held for `for`; one clear evaluation before that drops it. A
+firing alert resolves after its condition has been clear for the rule's
+`keep_firing_for` (at once by default), unless resolving would make it
+flap (see `alerting.flapping`); then it is held firing and marked flapping.
+A clear signal inside the rule's hysteresis band (`Signal.in_hysteresis`)
+counts as a breach for an open alert. A breach at a higher severity raises
+the alert's severity and routes it again.
+
+This module decides states only. Whether and when anyone is told is
+decided per notification group in `alerting.grouping`. Pure: the caller
+supplies the stored alert, the signal, the time and the rule's timing, and
+stores what `apply_signal` returns.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from inboxwatch.alerting.routing import DEFAULT_REPEAT_INTERVAL, RouteMatch
-from inboxwatch.model.alerts import Alert, AlertState, Severity, Signal
+from inboxwatch.alerting.flapping import FlapSettings, recent, would_flap
+from inboxwatch.model.alerts import Alert, AlertState, EscalationSnapshot, RouteSnapshot, Severity, Signal
 
 # Labels that describe a signal rather than identify what it is about; they
 # stay out of the fingerprint so one incident keeps one alert.
@@ -26,19 +32,23 @@ NON_IDENTIFYING_LABELS = frozenset({"severity"})
 
 SEVERITY_ORDER = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 
+# Returns the routes and the escalation policy for an alert about to fire or
+# whose severity rose; called only then, so routing costs nothing for alerts
+# that merely stay firing.
+Router = Callable[[Alert], tuple[tuple[RouteSnapshot, ...], EscalationSnapshot | None]]
 
-class Reason(str, enum.Enum):
-    """The cause of a notification, stored in `outbox.reason`."""
 
-    FIRING = "firing"
-    RESOLVED = "resolved"
-    REPEAT = "repeat"
-    ACKNOWLEDGED = "acknowledged"
+@dataclasses.dataclass(frozen=True)
+class Timing:
+    """A rule's timing: `hold_for` is its `for` duration, `keep_firing_for` the hysteresis after it clears."""
+
+    hold_for: timedelta = timedelta(0)
+    keep_firing_for: timedelta = timedelta(0)
 
 
 @dataclasses.dataclass(frozen=True)
 class Transition:
-    """One entry for `alert_history`: a state change, or a note on an unchanged state (escalation)."""
+    """One entry for `alert_history`: a state change, or a note on an unchanged state."""
 
     from_state: AlertState | None
     to_state: AlertState
@@ -47,16 +57,15 @@ class Transition:
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    """The result of one signal: the alert to store (None when there is nothing), history entries, a notification.
+    """The result of one signal: the alert to store (None when there is nothing) and its history entries.
 
     `decision` is a short word for logs and counters: opened, held, fired,
-    escalated, repeated, resolved, cleared, updated, ignored or stale.
+    raised, kept, flapping, updated, resolved, cleared, ignored or stale.
     """
 
     alert: Alert | None
     decision: str
     transitions: tuple[Transition, ...] = ()
-    notify: Reason | None = None
 
 
 def fingerprint(rule: str, labels: Mapping[str, str]) -> str:
@@ -73,15 +82,16 @@ def apply_signal(
     signal: Signal,
     *,
     now: datetime,
-    hold_for: timedelta,
-    route: RouteMatch,
+    timing: Timing,
+    router: Router,
+    flap: FlapSettings = FlapSettings(),
+    past_changes: tuple[datetime, ...] = (),
 ) -> Outcome:
     """Apply one signal to the open alert with its fingerprint (None when there is none).
 
     `now` is the evaluation time, in event time when history is replayed.
-    `hold_for` is the rule's `for` duration. `route` is where the alert would
-    be sent with the signal's labels and severity; it is adopted when the
-    alert fires or escalates.
+    `past_changes` are the fire and resolve times of the fingerprint's
+    earlier alerts within the flap window, for flap detection.
     """
     if alert is not None and alert.state == AlertState.RESOLVED:
         raise ValueError("apply_signal got resolved alert %s: pass only open alerts" % alert.id)
@@ -90,16 +100,19 @@ def apply_signal(
         # move an ongoing incident back in time.
         return Outcome(None, "stale")
 
-    if not signal.breached:
-        return clear(alert, signal, now)
+    breached = signal.breached or (signal.in_hysteresis and alert is not None)
+    if not breached:
+        return clear(alert, signal, now, timing, flap)
     if alert is None:
-        return open_alert(signal, now, hold_for, route)
+        return open_alert(signal, now, timing, router, flap, past_changes)
     if alert.state == AlertState.PENDING:
-        return hold_pending(alert, signal, now, hold_for, route)
-    return continue_firing(alert, signal, now, route)
+        return hold_pending(alert, signal, now, timing, router, flap, past_changes)
+    return continue_firing(alert, signal, now, router, flap)
 
 
-def open_alert(signal: Signal, now: datetime, hold_for: timedelta, route: RouteMatch) -> Outcome:
+def open_alert(
+    signal: Signal, now: datetime, timing: Timing, router: Router, flap: FlapSettings, past_changes: tuple[datetime, ...]
+) -> Outcome:
     alert = Alert(
         id=None,
         fingerprint=fingerprint(signal.rule, signal.labels),
@@ -113,59 +126,117 @@ def open_alert(signal: Signal, now: datetime, hold_for: timedelta, route: RouteM
     )
     alert = with_signal(alert, signal, now)
     opened = Transition(None, AlertState.PENDING, "breached: %s" % signal.summary)
-    if hold_for <= timedelta(0):
-        return fire(alert, now, route, (opened,))
+    if timing.hold_for <= timedelta(0):
+        return fire(alert, now, router, flap, past_changes, (opened,))
     return Outcome(alert, "opened", (opened,))
 
 
-def hold_pending(alert: Alert, signal: Signal, now: datetime, hold_for: timedelta, route: RouteMatch) -> Outcome:
+def hold_pending(
+    alert: Alert,
+    signal: Signal,
+    now: datetime,
+    timing: Timing,
+    router: Router,
+    flap: FlapSettings,
+    past_changes: tuple[datetime, ...],
+) -> Outcome:
     alert = with_signal(alert, signal, now)
     if SEVERITY_ORDER[signal.severity] > SEVERITY_ORDER[alert.severity]:
         alert = alert.replace(severity=signal.severity)
-    if now - alert.pending_since < hold_for:
+    if now - alert.pending_since < timing.hold_for:
         return Outcome(alert, "held")
-    return fire(alert, now, route, ())
+    return fire(alert, now, router, flap, past_changes, ())
 
 
-def fire(alert: Alert, now: datetime, route: RouteMatch, earlier: tuple[Transition, ...]) -> Outcome:
-    alert = alert.replace(state=AlertState.FIRING, fired_at=now, last_notified_at=now, **route_fields(route))
+def fire(
+    alert: Alert,
+    now: datetime,
+    router: Router,
+    flap: FlapSettings,
+    past_changes: tuple[datetime, ...],
+    earlier: tuple[Transition, ...],
+) -> Outcome:
+    routes, escalation = router(alert)
+    alert = alert.replace(
+        state=AlertState.FIRING,
+        fired_at=now,
+        escalation=escalation,
+        state_changes=recent(past_changes + (now,), now, flap),
+        **route_fields(routes),
+    )
     breach_duration = now - alert.pending_since
-    note = "fired after the breach lasted %ds; routes: %s" % (breach_duration.total_seconds(), ", ".join(route.routes))
+    note = "fired after the breach lasted %ds; routes: %s" % (breach_duration.total_seconds(), ", ".join(alert.routes))
+    if escalation is not None:
+        note += "; escalation policy %s frozen" % escalation.policy
     firing = Transition(AlertState.PENDING, AlertState.FIRING, note)
-    return Outcome(alert, "fired", earlier + (firing,), Reason.FIRING)
+    return Outcome(alert, "fired", earlier + (firing,))
 
 
-def continue_firing(alert: Alert, signal: Signal, now: datetime, route: RouteMatch) -> Outcome:
-    """Handle a breach on a firing or acknowledged alert: escalate, repeat, or only update."""
+def continue_firing(alert: Alert, signal: Signal, now: datetime, router: Router, flap: FlapSettings) -> Outcome:
+    """Handle a breach on a firing or acknowledged alert: raise its severity, end a clear spell, or only update."""
     alert = with_signal(alert, signal, now)
+    transitions: tuple[Transition, ...] = ()
+    decision = "updated"
+
+    if alert.clear_since is not None:
+        # The condition came back during keep_firing_for or while flapping.
+        changes = alert.state_changes + (now,) if alert.flapping else alert.state_changes
+        alert = alert.replace(clear_since=None, state_changes=recent(changes, now, flap))
+        decision = "kept"
 
     if SEVERITY_ORDER[signal.severity] > SEVERITY_ORDER[alert.severity]:
-        note = "severity raised from %s to %s: %s" % (alert.severity.value, signal.severity.value, signal.summary)
-        alert = alert.replace(severity=signal.severity, last_notified_at=now, **route_fields(route))
-        return Outcome(alert, "escalated", (Transition(alert.state, alert.state, note),), Reason.FIRING)
+        before = alert.severity
+        raised = alert.replace(severity=signal.severity)
+        routes, _escalation = router(raised)
+        # The escalation policy stays the one frozen when the alert fired.
+        alert = raised.replace(**route_fields(routes))
+        note = "severity raised from %s to %s: %s; routes: %s" % (
+            before.value,
+            signal.severity.value,
+            signal.summary,
+            ", ".join(alert.routes),
+        )
+        transitions = (Transition(alert.state, alert.state, note),)
+        decision = "raised"
+    return Outcome(alert, decision, transitions)
 
-    if alert.state == AlertState.FIRING and repeat_due(alert, now):
-        return Outcome(alert.replace(last_notified_at=now), "repeated", (), Reason.REPEAT)
-    return Outcome(alert, "updated")
 
-
-def repeat_due(alert: Alert, now: datetime) -> bool:
-    interval = alert.repeat_interval or DEFAULT_REPEAT_INTERVAL
-    last = alert.last_notified_at or alert.fired_at or alert.pending_since
-    return now - last >= interval
-
-
-def clear(alert: Alert | None, signal: Signal, now: datetime) -> Outcome:
-    """Resolve an open alert on a clear signal; a pending one is dropped without a notification."""
+def clear(alert: Alert | None, signal: Signal, now: datetime, timing: Timing, flap: FlapSettings) -> Outcome:
+    """Handle a clear signal: drop a pending alert quietly, resolve a firing one unless it is kept or flapping."""
     if alert is None:
         return Outcome(None, "ignored")
     previous = alert.state
-    alert = with_signal(alert, signal, now).replace(state=AlertState.RESOLVED, resolved_at=now)
+    alert = with_signal(alert, signal, now)
     if previous == AlertState.PENDING:
         transition = Transition(previous, AlertState.RESOLVED, "cleared before firing: %s" % signal.summary)
-        return Outcome(alert, "cleared", (transition,))
-    transition = Transition(previous, AlertState.RESOLVED, "clear: %s" % signal.summary)
-    return Outcome(alert.replace(last_notified_at=now), "resolved", (transition,), Reason.RESOLVED)
+        return Outcome(alert.replace(state=AlertState.RESOLVED, resolved_at=now), "cleared", (transition,))
+
+    newly_clear = alert.clear_since is None
+    clear_since = alert.clear_since or now
+    changes = alert.state_changes
+    if newly_clear and alert.flapping:
+        changes = changes + (now,)
+    alert = alert.replace(clear_since=clear_since, state_changes=recent(changes, now, flap))
+
+    if now - clear_since < timing.keep_firing_for:
+        return Outcome(alert, "kept")
+    if would_flap(alert.state_changes, now, flap):
+        if alert.flapping:
+            return Outcome(alert, "flapping")
+        count = len(alert.state_changes) + 1
+        note = "flapping: resolving now would be state change %d within %s; held firing" % (count, flap.window)
+        return Outcome(alert.replace(flapping=True), "flapping", (Transition(previous, previous, note),))
+
+    note = "clear: %s" % signal.summary
+    if alert.flapping:
+        note += " (no longer flapping)"
+    resolved = alert.replace(
+        state=AlertState.RESOLVED,
+        resolved_at=now,
+        flapping=False,
+        state_changes=recent(alert.state_changes + (now,), now, flap),
+    )
+    return Outcome(resolved, "resolved", (Transition(previous, AlertState.RESOLVED, note),))
 
 
 def with_signal(alert: Alert, signal: Signal, now: datetime) -> Alert:
@@ -180,5 +251,14 @@ def with_signal(alert: Alert, signal: Signal, now: datetime) -> Alert:
     )
 
 
-def route_fields(route: RouteMatch) -> dict:
-    return {"channels": route.channels, "repeat_interval": route.repeat_interval, "routes": route.routes}
+def route_fields(routes: tuple[RouteSnapshot, ...]) -> dict:
+    channels: list[str] = []
+    for route in routes:
+        channels.extend(channel for channel in route.channels if channel not in channels)
+    repeat = min((route.repeat_interval for route in routes), default=None)
+    return {
+        "route_snapshots": routes,
+        "channels": tuple(channels),
+        "repeat_interval": repeat,
+        "routes": tuple(route.route for route in routes),
+    }

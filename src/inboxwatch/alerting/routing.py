@@ -1,74 +1,85 @@
-"""Routing: which channels an alert is notified on, and how often it repeats.
+"""The routing tree: which routes an alert matches, with the channels, grouping and timers each route sets.
 
-Routes are tried in order. The first matching route decides unless it has
-`continue_` set, in which case later matching routes add their channels too.
-When no route matches, every configured channel is used. Pure: no I/O.
+Matching follows Alertmanager. The root route matches every alert. Under
+a matching route, the child routes are tried in order; the first child
+that matches decides, unless it sets `continue_`, in which case later
+children are tried too. A matching route whose children all fail to match
+is itself the result. Children inherit every setting they leave unset from
+their parent; the builder in `inboxwatch.service.alert_policy` applies that
+inheritance, so each `Route` here carries its effective settings. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import timedelta
 
+from inboxwatch.model.matchers import Matcher, matches_all
+from inboxwatch.model.alerts import RouteSnapshot
+
+DEFAULT_GROUP_BY = ("tenant", "rule")
+DEFAULT_GROUP_WAIT = timedelta(seconds=30)
+DEFAULT_GROUP_INTERVAL = timedelta(minutes=5)
 DEFAULT_REPEAT_INTERVAL = timedelta(hours=4)
 
-# Name recorded on an alert routed by the fallback.
-FALLBACK_ROUTE = "default"
+# Name of the root route, which takes every alert that no other route takes.
+ROOT_ROUTE = "default"
+
+# A `group_by` entry that stands for every label: each alert is its own group.
+ALL_LABELS = "..."
 
 
 @dataclasses.dataclass(frozen=True)
 class Route:
-    """One route: label matchers, the channels it sends to and the repeat interval.
-
-    `match` requires equal label values; `match_re` requires the pattern to
-    match the whole label value. A label the alert lacks compares as "".
-    """
+    """One node of the routing tree, with its effective (inherited) settings."""
 
     name: str
     channels: tuple[str, ...]
-    match: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    match_re: Mapping[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
+    matchers: tuple[Matcher, ...] = ()
+    group_by: tuple[str, ...] = DEFAULT_GROUP_BY
+    group_wait: timedelta = DEFAULT_GROUP_WAIT
+    group_interval: timedelta = DEFAULT_GROUP_INTERVAL
     repeat_interval: timedelta = DEFAULT_REPEAT_INTERVAL
     continue_: bool = False
+    active_windows: tuple[str, ...] = ()
+    mute_windows: tuple[str, ...] = ()
+    escalation_policy: str | None = None
+    routes: tuple["Route", ...] = ()
 
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        for label, expected in self.match.items():
-            if labels.get(label, "") != expected:
-                return False
-        for label, pattern in self.match_re.items():
-            if not pattern.fullmatch(labels.get(label, "")):
-                return False
-        return True
+    def snapshot(self) -> RouteSnapshot:
+        return RouteSnapshot(
+            route=self.name,
+            channels=self.channels,
+            group_by=self.group_by,
+            group_wait=self.group_wait,
+            group_interval=self.group_interval,
+            repeat_interval=self.repeat_interval,
+            active_windows=self.active_windows,
+            mute_windows=self.mute_windows,
+            escalation_policy=self.escalation_policy,
+        )
 
 
-@dataclasses.dataclass(frozen=True)
-class RouteMatch:
-    """The outcome of routing: channels in route order without repeats, the repeat interval, the routes that matched."""
-
-    channels: tuple[str, ...]
-    repeat_interval: timedelta
-    routes: tuple[str, ...]
+def route_alert(labels: Mapping[str, str], root: Route) -> tuple[RouteSnapshot, ...]:
+    """Return the routes an alert with `labels` (including `rule` and `severity`) is sent through, in tree order."""
+    return tuple(route.snapshot() for route in matching_routes(root, labels, is_root=True))
 
 
-def route_alert(labels: Mapping[str, str], routes: Sequence[Route], all_channels: Sequence[str]) -> RouteMatch:
-    """Choose the channels for an alert with `labels` (including `rule` and `severity`).
-
-    With several matching routes the shortest repeat interval wins, so no
-    channel hears of a firing alert less often than its own route requests.
-    """
-    channels: list[str] = []
-    intervals: list[timedelta] = []
-    names: list[str] = []
-    for route in routes:
-        if not route.matches(labels):
-            continue
-        names.append(route.name)
-        intervals.append(route.repeat_interval)
-        channels.extend(channel for channel in route.channels if channel not in channels)
-        if not route.continue_:
+def matching_routes(route: Route, labels: Mapping[str, str], *, is_root: bool = False) -> list[Route]:
+    if not is_root and not matches_all(route.matchers, labels):
+        return []
+    found: list[Route] = []
+    for child in route.routes:
+        matched = matching_routes(child, labels)
+        found.extend(matched)
+        if matched and not child.continue_:
             break
-    if not names:
-        return RouteMatch(tuple(all_channels), DEFAULT_REPEAT_INTERVAL, (FALLBACK_ROUTE,))
-    return RouteMatch(tuple(channels), min(intervals), tuple(names))
+    return found or [route]
+
+
+def group_labels(labels: Mapping[str, str], group_by: tuple[str, ...]) -> dict[str, str]:
+    """Return the labels that name an alert's group on a route: the `group_by` labels, or all of them for "..."."""
+    if ALL_LABELS in group_by:
+        return dict(labels)
+    return {name: labels.get(name, "") for name in group_by}

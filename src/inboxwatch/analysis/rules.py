@@ -46,7 +46,10 @@ class ThresholdRule:
     `use_wilson` the rule judges the end of the Wilson interval that favours
     the sender: the lower bound for "above" rules, the upper bound for
     "below" rules. `hold_for` is the `for` duration a breach must last
-    before the alert fires; the alert lifecycle applies it.
+    before the alert fires; the alert lifecycle applies it. `exit_level`,
+    when set, is the level an open alert's value must get back past before
+    the alert may resolve (under it for "above" rules, over it for "below"
+    rules); between it and the enter level the signal is in hysteresis.
     """
 
     name: str
@@ -60,6 +63,7 @@ class ThresholdRule:
     use_wilson: bool = False
     wilson_z: float = 1.96
     provider_levels: Mapping[str, Levels] = dataclasses.field(default_factory=dict)
+    exit_level: float | None = None
 
     def __post_init__(self) -> None:
         if self.direction not in (ABOVE, BELOW):
@@ -93,6 +97,7 @@ def judge(rule: ThresholdRule, labels: Mapping[str, str], rate: Rate, at: dateti
         threshold = levels.warning if levels.warning is not None else levels.critical
 
     breached = severity != Severity.INFO
+    in_hysteresis = not breached and rule.exit_level is not None and not crosses_back(rule.direction, judged, rule.exit_level)
     return Signal(
         rule=rule.name,
         severity=severity,
@@ -110,6 +115,7 @@ def judge(rule: ThresholdRule, labels: Mapping[str, str], rate: Rate, at: dateti
             "window_seconds": rule.window.total_seconds(),
             "for_seconds": rule.hold_for.total_seconds(),
         },
+        in_hysteresis=in_hysteresis,
     )
 
 
@@ -120,6 +126,13 @@ def judged_value(rule: ThresholdRule, rate: Rate) -> float:
         return rate.value
     lower, upper = rate.wilson(rule.wilson_z)
     return lower if rule.direction == ABOVE else upper
+
+
+def crosses_back(direction: str, value: float, exit_level: float) -> bool:
+    """Tell whether a value is past the exit level on the good side: under it for "above" rules, over it for "below"."""
+    if direction == ABOVE:
+        return value < exit_level
+    return value > exit_level
 
 
 def crosses(direction: str, value: float, level: float | None) -> bool:

@@ -4,8 +4,8 @@ Reasons use the vocabulary Sisimai made common (userunknown, mailboxfull,
 blocked, ...). The diagnostic text outranks the codes, because servers often
 send a generic code with a precise text (`550 5.2.1 ... user unknown`). The
 order of evidence is: a success code, the text rules of
-`inboxwatch.classify.bounce_patterns`, the enhanced status code, the SMTP
-reply code, and last the DSN action (`delayed` means the message expired).
+`inboxwatch.classify.bounce_patterns`, the DSN action (`delayed` means the
+message expired), the enhanced status code, and last the SMTP reply code.
 
 `hard` means the failure is permanent for that address: userunknown,
 hostunknown and hasmoved always (even with a 4xx code, because the address
@@ -24,7 +24,9 @@ HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})
 
 ENHANCED_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 WHITESPACE = re.compile(r"\s+")
-CONTINUATION_CODES = re.compile(r"(?<=\S) [245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3} )?(?=\S)")
+# SMTP stages before any envelope command: the connection itself and HELO/EHLO.
+CONNECTION_COMMANDS = frozenset({"CONN", "HELO", "EHLO"})
+CONTINUATION_CODES = re.compile(r"(?<=\S) [245]\d\d(?:-(?:[245]\.\d{1,3}\.\d{1,3} )?| [245]\.\d{1,3}\.\d{1,3} )(?=\S)")
 
 # Reasons by SMTP reply code, for texts no rule matches and no enhanced code.
 # RFC 5321 section 4.2.3 defines the codes; the mapping is the usual reading.
@@ -95,7 +97,8 @@ def classify(
 
     `enhanced_status` falls back to the first code found in `text`. `action`
     is the RFC 3464 Action field, and `command` is the SMTP command that the
-    reply was sent for (`MAIL`, `RCPT`, `DATA`) when the notice names it.
+    reply was sent for (`CONN` for the greeting, `HELO`, `MAIL`, `RCPT`,
+    `DATA`) when the notice names it.
     """
     status = enhanced_status or find_enhanced_status(text)
     if status and status.startswith("2."):
@@ -108,6 +111,13 @@ def classify(
         reason, matched, rule_name = reason_from_codes(smtp_code, status, action, bool(normalize_text(text)))
     else:
         reason, rule_name = adjust_for_context(reason, rule_name, status, command)
+    if command == "MAIL" and reason in ("userunknown", "hostunknown", "filtered", "syntaxerror", "undefined", "onhold"):
+        # A reply to MAIL FROM is about the sender, not the recipient.
+        reason, rule_name = "rejected", "%s after MAIL" % (rule_name or "no rule")
+    if command in CONNECTION_COMMANDS and reason in ("userunknown", "hostunknown", "undefined", "onhold"):
+        # A server that refuses the connection or the greeting refuses the
+        # sending host, whatever the wording.
+        reason, rule_name = "blocked", "%s at connection" % (rule_name or "no rule")
     permanent = is_permanent(smtp_code, status)
     return Classification(reason, is_hard(reason, permanent), status, matched, rule_name)
 
@@ -127,21 +137,19 @@ def match_text(text: str | None) -> tuple[str | None, str | None, str | None]:
 def adjust_for_context(reason: str, rule_name: str | None, status: str | None, command: str | None) -> tuple[str, str | None]:
     """Correct a text match using the status code and the SMTP command.
 
-    A reply to MAIL FROM is about the sender, so an "unknown" there rejects
-    the sender, not the recipient. "User unknown" after DATA, with a filter
+    "User unknown" after DATA, with a filter
     or policy code (x.2.0, x.7.1), or with neither RCPT TO nor a specific
     code, is how content and recipient filters refuse mail (au/KDDI, many
     gateways) while the address exists.
     """
-    if command == "MAIL" and reason in ("userunknown", "hostunknown", "filtered", "syntaxerror"):
-        return "rejected", "%s after MAIL" % rule_name
     if reason == "mesgtoobig" and status and status[1:] == ".2.3":
         # x.2.3 is "message length exceeds administrative limit" (RFC 3463).
         return "exceedlimit", "%s with status %s" % (rule_name, status)
     if reason == "userunknown" and rule_name == "user-unknown":
-        if command == "DATA":
+        if command == "DATA" and not (status and status[1:4] == ".1."):
+            # An x.1.x code after DATA is a pipelined reply to RCPT TO.
             return "filtered", "%s after DATA" % rule_name
-        if command != "RCPT" and is_generic_status(status):
+        if command != "RCPT" and (not status or status[1:] == ".0.0"):
             # Sisimai's reading, which the labelled corpus follows: "unknown
             # user" is trusted only with an x.1.x code or in reply to RCPT TO.
             # Otherwise gateways (McAfee, MXLogic, Courier) use it for mail
@@ -161,14 +169,15 @@ def reason_from_codes(
     it by: no text, or only a generic x.0.0 code. `undefined` means that its
     text matched no rule.
     """
+    if action and action.lower() in ("delayed", "expired"):
+        # The DSN reports a message still or finally stuck in the queue.
+        return "expired", action, "action"
     if status:
         reason = STATUS_REASONS.get(status) or STATUS_REASONS.get("x" + status[1:])
         if reason:
             return reason, status, "status %s" % status
-    if action and action.lower() in ("delayed", "expired"):
-        return "expired", action, "action"
     if status and status[1:] == ".0.0":
-        # The server said only "failed": the reason is left for a person to judge.
+        # The code reports only "failed", so the reason is left for a person to judge.
         return "onhold", status, "status %s" % status
     if smtp_code in REPLY_CODE_REASONS:
         return REPLY_CODE_REASONS[smtp_code], str(smtp_code), "reply-code %d" % smtp_code
@@ -178,11 +187,11 @@ def reason_from_codes(
 
 
 def is_hard(reason: str, permanent: bool | None) -> bool:
-    """Whether `reason` is a permanent failure for the address.
+    """Decide whether `reason` is a permanent failure for the address.
 
     notaccept is hard unless the code is temporary (4xx), because a domain
-    without mail service may come back; the other address errors are hard
-    even when the server answered 4xx.
+    without mail service may come back. The other address errors are hard
+    even with a 4xx reply.
     """
     if reason in HARD_REASONS:
         return True

@@ -42,9 +42,11 @@ PROVIDER_RULES = (
     rule("microsoft-5.7.515", "authfailure", r"5\.7\.515|access denied, sending domain .* does not meet the required authentication",
          "Outlook.com 2025 sender requirements: SPF, DKIM and DMARC all required"),
     rule("microsoft-ip-banned", "blocked", r"\b(?:ip|domain) (?:address )?(?:has been )?banned\b|banned sending ip|part of their network is on our block list|\bas\(\d+\)",
-         "Microsoft 'Service unavailable, Client host [IP] blocked using Spamhaus' and AS(...) codes"),
+         "Outlook.com blocks of banned IPs and networks: 'part of their network is on our block list', AS(...) codes"),
     rule("microsoft-recipient-not-found", "userunknown", r"recipientnotfound|recipient not found by smtp address lookup|requested action not taken: mailbox unavailable",
          "Exchange Online 550 5.1.10 RESOLVER.ADR.RecipientNotFound"),
+    rule("domino-not-in-directory", "userunknown", r"not listed in (?:the )?(?:public )?domino directory",
+         "Lotus Domino 'User ... not listed in Domino Directory'"),
     rule("exchange-2003-unknown-recipient", "userunknown", r"recipient name is not recognized|\(000c05a6\)",
          "Exchange 2000/2003 'The recipient name is not recognized ... (000C05A6) Unknown Recipient'"),
     rule("gmail-address-not-found", "userunknown", r"address not found|address couldn't be found",
@@ -54,17 +56,21 @@ PROVIDER_RULES = (
     rule("dns-failure", "networkerror",
          r"name service error .*(?:try again|malformed|unexpected)|malformed or unexpected name server reply|host name lookup failure|dns error: .*nxdomain|dns query failed|dns records for the destination computer could not be found|host not found, try again",
          "temporary DNS failures: Postfix 'Name service error ... try again', Gmail 'DNS Error: ... NXDOMAIN'"),
+    rule("cox-blocklist", "blocked", r"aup#\w*(?:rbl|bl)\b",
+         "Cox and similar 'AUP#CDRBL' codes: the sending IP is on a blocklist"),
+    rule("explicit-expiry", "expired", r"message expired|envelope expired|delivery time expired",
+         "notices that name the queue expiry itself (Exchange Online 5.4.316 'Message expired, connection refused', OpenSMTPD 'Envelope expired')"),
     rule("sender-id", "rejected", r"purported responsible address|sender (?:address )?rejected|unroutable sender|unrouteable sender|sender verify failed|domain of sender address",
          "sender rejected: Postfix 'Sender address rejected', Exim 'sender verify failed', Courier Sender ID"),
     rule("gmail-4.7.28", "badreputation", r"4\.7\.28|5\.7\.28|unusual rate of unsolicited mail|very low reputation of the sending (?:ip|domain)|low reputation of the sending",
          "Gmail rate limiting for unsolicited mail from an IP or domain"),
     rule("gmail-5.7.26", "authfailure", r"5\.7\.26|unauthenticated email from .* is not accepted due to|not pass (?:spf|dkim|dmarc)|does not meet (?:the )?(?:required )?authentication|dmarc policy",
-         "Gmail/Yahoo authentication requirements: SPF, DKIM or DMARC failed"),
+         "Gmail and Yahoo sender requirements: SPF, DKIM or DMARC failed (Gmail 5.7.26)"),
     rule("gmail-5.7.27", "authfailure", r"5\.7\.27|(?:not|no) (?:pass|passing) (?:spf|dkim)",
          "Gmail: message not authenticated with SPF"),
-    rule("gmail-4.7.0-ptr", "requireptr", r"ptr resource record|bad dns ptr|ip name lookup failed|invalid rdns|mismatches client ip|unverifyable sending ip|does not have a ptr record|ip address has no ptr|no ptr record|reverse dns|reverse (?:dns )?lookup|(?:rdns|ptr) (?:record )?(?:does not match|mismatch)|cannot find your hostname|cannot resolve your (?:address|hostname)|client host rejected: cannot find your|please set up a valid (?:ptr|rdns)|\bno (?:reverse|rdns)\b",
+    rule("reverse-dns", "requireptr", r"ptr resource record|bad dns ptr|ip name lookup failed|invalid rdns|mismatches client ip|unverifyable sending ip|does not have a ptr record|ip address has no ptr|no ptr record|reverse dns|reverse (?:dns )?lookup|(?:rdns|ptr) (?:record )?(?:does not match|mismatch)|cannot find your hostname|cannot resolve your (?:address|hostname)|client host rejected: cannot find your|please set up a valid (?:ptr|rdns)|\bno (?:reverse|rdns)\b",
          "PTR/reverse DNS requirements (Gmail 4.7.25/5.7.25, Postfix reject_unknown_client_hostname)"),
-    rule("gmail-tss04", "blocked", r"\[tss04\]|\[ts04\]",
+    rule("yahoo-tss04", "blocked", r"\[tss04\]|\[ts04\]",
          "Yahoo TSS04: temporarily deferred due to unexpected volume or user complaints"),
     rule("yahoo-tss", "blocked", r"\[tss0[1-9]\]|\[ts0[1-3]\]|\[tsm?s?\d\d\]",
          "Yahoo TSS01/TSS02/TSS03/TS01 blocks for the sending IP"),
@@ -78,10 +84,14 @@ PROVIDER_RULES = (
          "disabled, suspended or inactive accounts (Gmail 5.2.1, Yahoo, Orange)"),
     rule("gmail-send-mail-as", "rejected", r"'send mail as'|customfromdenied",
          "Gmail 'Send mail as' address not verified or misconfigured: the sender is refused"),
+    rule("mailing-list-members-only", "rejected", r"not a member of this (?:mailing )?list|only members (?:can|may) post|posting (?:is )?restricted to members|non-?member (?:post|submission)",
+         "mailing list managers (fml, Mailman, ezmlm) refusing posts from non-members"),
     rule("google-groups", "rejected", r"you do not have permission to post|google groups .* (?:doesn't|does not) exist|group .* does not exist",
          "Google Groups posting refused"),
     rule("kddi-filter-user-unknown", "filtered", r"\b550:? : user unknown",
          "au/KDDI (ezweb.ne.jp): '550 : User unknown' with an empty address is the reply of the recipient's mail filter"),
+    rule("ses-unverified-identity", "norelaying", r"email address is not verified|identities failed the check",
+         "Amazon SES 'Message rejected: Email address is not verified': SES does not relay for unverified senders"),
     rule("apple-icloud", "filtered", r"mailbox is disabled or unavailable",
          "iCloud: recipient mailbox unavailable"),
     rule("kddi-docomo-filter", "filtered", r"\bsuch user does not exist\b|ua_deny|ua_type_err|deny by mail ?magazine|rejected by (?:the )?(?:specified|designated) domain",
@@ -102,9 +112,6 @@ PROVIDER_RULES = (
          "Exchange Online/EOP '550 5.4.1 Recipient address rejected: Access denied' for addresses it does not host"),
     rule("content-security-risk", "policyviolation", r"content presents a potential|denied by policy|policy violation",
          "gateways that reject content as a security risk, and plain policy rejects"),
-    rule("cox-blocklist", "blocked", r"aup#\w*(?:rbl|bl)\b",
-         "Cox and similar 'AUP#CDRBL' codes: the sending IP is on a blocklist"),
-
 )
 
 # Generic texts grouped by reason. Within each block, rules list the MTA or
@@ -142,8 +149,8 @@ GENERIC_RULES = (
 
     # The recipient address does not exist.
     rule("user-unknown", "userunknown",
-         r"user ?unknown|unknown (?:local )?(?:user|recipient|mailbox|address|alias)|no such (?:user|recipient|mailbox|address|account|local user|person)|(?:user|recipient|mailbox|address|account|addressee) (?:does not|doesn't|did not|not|dose not) (?:exist|found|known)|(?:user|recipient|mailbox|address) (?:is )?(?:not |un)(?:known|found|listed|available)|(?:invalid|unknown|bad|non-?existent|unrouteable|unroutable) (?:recipient|user|mailbox|address|account|destination (?:mail)?box)|recipient (?:address )?rejected: (?:user|undeliverable|unknown|invalid|no such|mailbox)|recipient address rejected: access denied|no mailbox (?:here|by that name|found)|mailbox (?:not found|unavailable|does not exist|not available)|(?:doesn't|does not) have an? (?:\w+ )*account|(?:not|isn't|is not) a (?:known|valid) (?:user|mailbox|recipient|address)|no (?:such )?(?:account|mailbox|user) (?:by that name|for)|(?:user|mailbox|account|recipient) (?:is )?(?:invalid|unavailable|deleted|removed)|recipient not found|unknown or illegal alias|this user doesn't have|the email account that you tried to reach does not exist|sorry, no mailbox|user not found|(?:user|name) is not recognized|user doesn't exist|destination address unknown|address (?:is )?(?:invalid|unknown|not valid)|recipient unknown|mailbox name not allowed|no valid recipients|(?:unknown|invalid) e-?mail address|utilisateur inconnu|adresse (?:inconnue|invalide)|benutzer unbekannt|unbekannter (?:benutzer|empf[äa]nger)|usuario (?:desconocido|no existe)|utente (?:sconosciuto|inesistente)|that domain isn't in my list of allowed rcpthosts|said: 550.*(?:unknown|invalid|not exist)",
-         "unknown recipients: Postfix 'User unknown in local recipient table', Sendmail '... User unknown', qmail 'no mailbox here by that name', Exim 'Unrouteable address', Exchange 'RecipientNotFound', French/German/Spanish/Italian wordings"),
+         r"user ?unknown|unknown (?:local )?(?:user|recipient|mailbox|address|alias)|no such (?:user|recipient|mailbox|address|account|local user|person)|(?:user|recipient|mailbox|address|account|addressee) (?:does not|doesn't|did not|not|dose not) (?:exist|found|known)|(?:user|recipient|mailbox|address) (?:is )?(?:not |un)(?:known|found|listed|available)|(?:invalid|unknown|bad|non-?existent) (?:recipient|user|mailbox|address|account|destination (?:mail)?box)|recipient (?:address )?rejected: (?:user|undeliverable|unknown|invalid|no such|mailbox)|recipient address rejected: access denied|no mailbox (?:here|by that name|found)|mailbox (?:not found|unavailable|does not exist|not available)|(?:doesn't|does not) have an? (?:\w+ )*account|(?:not|isn't|is not) a (?:known|valid) (?:user|mailbox|recipient|address)|no (?:such )?(?:account|mailbox|user) (?:by that name|for)|(?:user|mailbox|account|recipient) (?:is )?(?:invalid|unavailable|deleted|removed)|recipient not found|unknown or illegal alias|this user doesn't have|the email account that you tried to reach does not exist|sorry, no mailbox|user not found|(?:user|name) is not recognized|user doesn't exist|destination address unknown|address (?:is )?(?:invalid|unknown|not valid)|recipient unknown|mailbox name not allowed|no valid recipients|(?:unknown|invalid) e-?mail address|utilisateur inconnu|adresse (?:inconnue|invalide)|benutzer unbekannt|unbekannter (?:benutzer|empf[äa]nger)|usuario (?:desconocido|no existe)|utente (?:sconosciuto|inesistente)|that domain isn't in my list of allowed rcpthosts|said: 550.*(?:unknown|invalid|not exist)",
+         "unknown recipients: Postfix 'User unknown in local recipient table', Sendmail '... User unknown', qmail 'no mailbox here by that name', Exchange 'RecipientNotFound', French/German/Spanish/Italian wordings"),
     rule("user-unknown-ja", "userunknown", r"存在しない|宛先.*(?:不明|ありません)|ユーザ(?:ー)?.*(?:存在|見つかりません|不明)",
          "Japanese providers: recipient does not exist"),
 
@@ -151,6 +158,9 @@ GENERIC_RULES = (
     rule("filtered", "filtered",
          r"due to (?:the )?recipient'?s? (?:policy|preferences|filter)|filtered|rejected by (?:the )?(?:recipient|user)'?s? (?:filter|settings|preferences|policy)|blocked by (?:the )?(?:recipient|user)|recipient (?:has )?(?:refused|rejected|blocked)|refused by (?:the )?recipient|user refuses|does not accept mail from|sender (?:is )?(?:blocked|rejected) by (?:the )?recipient|not authorized to (?:send|email)|address (?:is )?not (?:accepting|available)|mail (?:receiving )?(?:disabled|refused)|delivery not authorized|message rejected by recipient|you are not allowed to post|the recipient has chosen|this recipient does not accept|mailbox (?:is )?(?:restricted|closed to)",
          "recipient-side filters and blocked senders"),
+
+    rule("kddi-ezweb-rejected", "filtered", r"each of the following recipients was rejected by a remote mail server",
+         "au/KDDI EZweb notices without a quoted reply: the recipient's domain or address filter refused the message"),
 
     # Sender, domain or content rejected for reasons the server states.
     rule("sender-rejected", "rejected",
@@ -164,7 +174,7 @@ GENERIC_RULES = (
     # The recipient domain does not exist or has no mail servers.
     rule("host-unknown", "hostunknown",
          r"host (?:or domain name )?not found|host ?unknown|unknown host|domain (?:does not|doesn't) exist|domain (?:not found|unknown)|unknown domain|no such domain|(?:name|domain) (?:service|server) error|name or service not known|no mx (?:record|host)|mx (?:record )?(?:not found|lookup failed)|unrouteable (?:mail domain|address)|domain is not reachable|domain (?:is )?(?:invalid|not valid)|invalid domain|bad destination (?:mailbox )?domain|recipient (?:domain|address) (?:does not|doesn't) (?:exist|resolve)|all relevant mx records point to non-existent hosts|dns lookup failed|nxdomain|host not reachable|cannot (?:find|resolve) (?:the )?(?:host|domain)|domain name (?:required|not found)|undeliverable address: unknown host|illegal host/domain name found|recipient domain not found|the domain name .* (?:does not|doesn't) exist|could not resolve|no (?:valid )?mail exchanger",
-         "unresolvable recipient domains: Postfix 'Host or domain name not found', Sendmail 'Host unknown', Exim 'all relevant MX records point to non-existent hosts'"),
+         "unresolvable recipient domains: Postfix 'Host or domain name not found', Sendmail 'Host unknown', Exim 'Unrouteable address' and 'all relevant MX records point to non-existent hosts'"),
 
     # The message looked like spam to the receiving server.
     rule("spam-detected", "spamdetected",
@@ -186,7 +196,7 @@ GENERIC_RULES = (
 
     # The message is not RFC 5322 compliant.
     rule("not-compliant-rfc", "notcompliantrfc",
-         r"not (?:rfc|rfc ?5322|rfc ?2822|rfc ?822)[- ]?compliant|(?:rfc|rfc ?5322|rfc ?2822) (?:compliance|violation|non-?compliant)|multiple (?:addresses|from|to|subject|date|message-id|sender) (?:in|headers?|fields?)|duplicate (?:header|from|to|subject|date|message-id)|(?:header|headers) (?:is |are )?(?:malformed|invalid|missing|too long)|missing (?:required )?(?:header|date|from|message-id|subject)|message contains (?:bare|invalid|8-?bit)|bare (?:lf|cr|linefeed)|line (?:is )?too long|contains invalid characters|not (?:properly )?(?:mime|rfc) (?:formatted|encoded)|this message is not rfc|the message you sent is not compliant|malformed (?:message|mime|address|header)",
+         r"not (?:rfc|rfc ?5322|rfc ?2822|rfc ?822)[- ]?compliant|(?:rfc|rfc ?5322|rfc ?2822) (?:compliance|violation|non-?compliant)|multiple (?:addresses|from|to|subject|date|message-id|sender) (?:in|headers?|fields?)|duplicate (?:header|from|to|subject|date|message-id)|(?:header|headers) (?:is |are )?(?:malformed|invalid|missing|too long)|missing (?:required )?(?:header|date|from|message-id|subject)|message contains (?:bare|invalid|8-?bit)|bare (?:lf|cr|linefeed)|line (?:is )?too long|contains invalid characters|not (?:properly )?(?:mime|rfc) (?:formatted|encoded)|this message is not rfc|the message you sent is not compliant|malformed (?:message|mime|header)",
          "messages that break RFC 5322 or MIME rules"),
 
     # Authentication of the sender (SPF, DKIM, DMARC) failed.

@@ -12,6 +12,7 @@ from inboxwatch.cli.settings import config_option, load_settings, open_store, st
 from inboxwatch.errors import InboxwatchError
 from inboxwatch.model.alerts import OPEN_STATES, Alert, AlertState
 from inboxwatch.store import alerts as alert_store
+from inboxwatch.store import notification_log as log_store
 
 STATE_CHOICES = [state.value for state in AlertState] + ["open", "all"]
 
@@ -109,24 +110,31 @@ def resolve_command(config_path: str | None, store_url: str | None, alert_id: in
 @click.argument("alert_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per entry (JSON Lines).")
 def history_command(config_path: str | None, store_url: str | None, alert_id: int, as_json: bool) -> None:
-    """Show an alert's state changes, oldest first."""
+    """Show an alert's state changes and notification decisions, oldest first."""
     engine = open_store(load_settings(config_path, store_url))
     try:
         with engine.connect() as conn:
             if alert_store.get_alert(conn, alert_id) is None:
                 raise click.ClickException("alert %d not found; `inboxwatch alerts list --state all` shows the known ids" % alert_id)
-            entries = alert_store.alert_history(conn, alert_id)
+            entries = [{"kind": "state", **entry} for entry in alert_store.alert_history(conn, alert_id)]
+            entries += [{"kind": "notification", **entry} for entry in log_store.decisions_for_alert(conn, alert_id)]
     finally:
         engine.dispose()
+    # State changes come before the decisions taken at the same time, because the decisions follow from them.
+    entries.sort(key=lambda entry: (entry["time"], entry["kind"] != "state"))
     for entry in entries:
         if as_json:
             click.echo(json.dumps({**entry, "time": entry["time"].isoformat()}))
-            continue
-        actor = " by %s" % entry["actor"] if entry["actor"] else ""
-        click.echo(
-            "%s  %s -> %s%s  %s"
-            % (short_time(entry["time"]), entry["from_state"] or "-", entry["to_state"], actor, entry["note"] or "")
-        )
+        elif entry["kind"] == "state":
+            actor = " by %s" % entry["actor"] if entry["actor"] else ""
+            click.echo(
+                "%s  %s -> %s%s  %s"
+                % (short_time(entry["time"]), entry["from_state"] or "-", entry["to_state"], actor, entry["note"] or "")
+            )
+        else:
+            where = " via %s" % ", ".join(entry["channels"]) if entry["channels"] else ""
+            route = " (route %s)" % entry["route"] if entry["route"] else ""
+            click.echo("%s  %s: %s%s%s" % (short_time(entry["time"]), entry["action"], entry["reason"], where, route))
 
 
 def change_alert(config_path: str | None, store_url: str | None, change, alert_id: int, by: str, note: str | None) -> None:
@@ -174,6 +182,11 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "last_notified_at": iso(alert.last_notified_at),
         "channels": list(alert.channels),
         "routes": list(alert.routes),
+        "flapping": alert.flapping,
+        "silenced_by": list(alert.silenced_by),
+        "inhibited_by": list(alert.inhibited_by),
+        "escalation_policy": alert.escalation.policy if alert.escalation else None,
+        "escalation_level": alert.escalation_level,
         "fingerprint": alert.fingerprint,
     }
 

@@ -14,7 +14,7 @@ from inboxwatch.cli.settings import config_option, load_settings
 from inboxwatch.dnscheck.auth import CHECK_NAMES, AuthOptions, check_domain
 from inboxwatch.dnscheck.blocklist_check import check_blocklists
 from inboxwatch.dnscheck.blocklists import CATALOGUE, select_lists
-from inboxwatch.dnscheck.dnsbl import Asset, AssetKind, Health, normalize_domain, parse_asset
+from inboxwatch.dnscheck.dnsbl import Asset, AssetKind, Health, normalize_domain, parse_asset, parse_ip
 from inboxwatch.dnscheck.mtasts import DEFAULT_POLICY_URL
 from inboxwatch.dnscheck.resolver import Resolver, parse_nameserver
 from inboxwatch.errors import InboxwatchError
@@ -105,7 +105,7 @@ def blocklists_command(values: tuple[str, ...], zones: tuple[str, ...], as_json:
 
 
 @command.command("auth")
-@click.argument("domains", nargs=-1, metavar="DOMAIN ...")
+@click.argument("domains", nargs=-1, metavar="[DOMAIN ...]")
 @click.option("--dkim-selector", "selectors", multiple=True, metavar="NAME", help="DKIM selector to check, repeatable; selectors cannot be discovered from DNS.")
 @click.option("--ip", "ips", multiple=True, metavar="IP", help="Sending IP to check against SPF and for reverse DNS, repeatable. Default: [sender] ips.")
 @click.option("--mta-sts-url", default=DEFAULT_POLICY_URL, show_default=True, help="Where to fetch MTA-STS policies; {domain} is replaced by the domain.")
@@ -121,8 +121,8 @@ def auth_command(domains, selectors, ips, mta_sts_url, mta_sts_ca, as_json, name
     """
     try:
         domain_list = [normalize_domain(domain) for domain in domains]
-        ip_list = [str(ipaddress.ip_address(ip)) for ip in ips]
-    except (InboxwatchError, ValueError) as error:
+        ip_list = [str(parse_ip(ip)) for ip in ips]
+    except InboxwatchError as error:
         raise click.BadParameter(str(error)) from error
     if not domain_list or not ip_list:
         sender = load_settings(config_path, None).sender

@@ -10,7 +10,7 @@ from inboxwatch.errors import InboxwatchError
 from inboxwatch.service.evaluate import EvaluationSummary, evaluate_range, run_evaluation
 
 # Decisions worth a line of output; updates and held pending alerts are not.
-REPORTED_DECISIONS = ("opened", "fired", "escalated", "repeated", "resolved", "cleared")
+REPORTED_DECISIONS = ("opened", "fired", "raised", "flapping", "resolved", "cleared")
 
 
 @click.command("evaluate")

@@ -28,6 +28,8 @@ def rule_description(rule_name: str | None) -> str:
         return "SMTP reply code %s (RFC 5321), because no text rule or enhanced code decided" % rule_name.split(" ", 1)[1]
     if base == "action":
         return "the DSN Action field"
+    if base == "diagnostic-type":
+        return "the Diagnostic-Code type X-Unix: a local delivery program failed"
     if base == "recipient-domain":
         return "the recipient's domain, whose bounces carry no usable text"
     return rule_name

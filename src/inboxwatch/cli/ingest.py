@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from inboxwatch.cli.settings import config_option, load_settings, open_store, store_option
-from inboxwatch.service.ingest import IngestOptions, IngestSummary, InputSummary, ingest_paths
+from inboxwatch.service.ingest import IngestOptions, IngestSummary, InputSummary
+from inboxwatch.service.mail_ingest import ingest_inputs
 
 # Inputs smaller than this finish too quickly for a progress bar to help.
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
@@ -86,7 +87,11 @@ def print_summary(summary: IngestSummary) -> None:
 @config_option
 @store_option
 def command(paths: tuple[str, ...], kind: str | None, config_path: str | None, store_url: str | None) -> None:
-    """Store the events in PATHS: files, folders (every file under them), .gz files, or - for standard input.
+    """Store the events and reports in PATHS: files, folders (every file under them), .gz files, maildirs, mbox files, or - for standard input.
+
+    A folder with cur/, new/ and tmp/ is read as a maildir and a file that
+    starts with "From " as an mbox; each message in them is detected and
+    parsed on its own, and the mailbox is left unchanged.
 
     Ingesting the same input again stores nothing twice. Unreadable inputs
     and bad lines are quarantined with the reason. Exits with status 1 only
@@ -103,9 +108,9 @@ def command(paths: tuple[str, ...], kind: str | None, config_path: str | None, s
     try:
         if console.is_terminal:
             with ProgressDisplay(console) as display:
-                summary = ingest_paths(engine, paths, kind=kind, options=options, progress=display.update)
+                summary = ingest_inputs(engine, paths, kind=kind, options=options, progress=display.update)
         else:
-            summary = ingest_paths(engine, paths, kind=kind, options=options)
+            summary = ingest_inputs(engine, paths, kind=kind, options=options)
     finally:
         engine.dispose()
 

@@ -9,7 +9,8 @@ import click
 
 from inboxwatch import __version__
 
-# Modules that each define one click command (or group) named `command`.
+# Modules that each define one click command (or group) named `command`,
+# whose name is the module's last name part.
 COMMAND_MODULES = (
     "inboxwatch.cli.parse",
     "inboxwatch.cli.explain",
@@ -18,25 +19,46 @@ COMMAND_MODULES = (
     "inboxwatch.cli.init",
     "inboxwatch.cli.evaluate",
     "inboxwatch.cli.alerts",
+    "inboxwatch.cli.silences",
     "inboxwatch.cli.check",
     "inboxwatch.cli.run",
     "inboxwatch.cli.demo",
     "inboxwatch.cli.notify",
     "inboxwatch.cli.report",
+    "inboxwatch.cli.reputation",
+    "inboxwatch.cli.serve",
+    "inboxwatch.cli.tokens",
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A command group that imports a command's module only when that command runs.
+
+    Commands pull in very different libraries (the web server, the DNS
+    resolver, the migrations), and importing all of them would cost every
+    invocation seconds of start-up.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name.rsplit(".", 1)[1] for name in COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        for module_name in COMMAND_MODULES:
+            if module_name.rsplit(".", 1)[1] == cmd_name:
+                command = importlib.import_module(module_name).command
+                if command.name != cmd_name:
+                    raise RuntimeError("%s defines command %r, expected %r" % (module_name, command.name, cmd_name))
+                return command
+        return None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="inboxwatch")
 @click.option("-v", "--verbose", count=True, help="Log more: -v for info, -vv for debug.")
 def cli(verbose: int) -> None:
     """Email deliverability monitoring and alerting."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
-for _module_name in COMMAND_MODULES:
-    cli.add_command(importlib.import_module(_module_name).command)
 
 
 def main() -> None:

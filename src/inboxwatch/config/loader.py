@@ -97,7 +97,12 @@ def resolve_paths(config: Config, folder: Path) -> Config:
     store = config.store.model_copy(update={"url": resolve_store_url(config.store.url, folder)})
     logs = tuple(source.model_copy(update={"path": str(folder / source.path)}) for source in config.sources.logs)
     folders = tuple(source.model_copy(update={"path": str(folder / source.path)}) for source in config.sources.folders)
-    sources = config.sources.model_copy(update={"logs": logs, "folders": folders})
+    maildirs = tuple(source.model_copy(update={"path": str(folder / source.path)}) for source in config.sources.maildirs)
+    imap = tuple(
+        source.model_copy(update={"ca_file": str(folder / source.ca_file)}) if source.ca_file else source
+        for source in config.sources.imap
+    )
+    sources = config.sources.model_copy(update={"logs": logs, "folders": folders, "maildirs": maildirs, "imap": imap})
     return config.model_copy(update={"store": store, "sources": sources})
 
 

@@ -14,8 +14,20 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from inboxwatch.config.alerting import (
+    AlertingSettings,
+    EscalationPolicySettings,
+    InhibitRuleSettings,
+    RouteSettings,
+    TimeWindowSettings,
+    route_channel_errors,
+    route_names,
+)
 from inboxwatch.config.channels import ChannelSettings
+from inboxwatch.config.checks import ChecksSettings
 from inboxwatch.config.durations import Duration, Rate
+from inboxwatch.config.grades import GradesSettings
+from inboxwatch.config.reputation import ReputationSettings
 from inboxwatch.config.webhooks import WebhookSettings, check_webhooks
 from inboxwatch.model.providers import Provider
 
@@ -27,9 +39,6 @@ Metric = Literal["delivery_rate", "bounce_rate", "hard_bounce_rate", "deferral_r
 
 # Event dimensions a rule may group by; the tenant is always part of the group.
 GroupDimension = Literal["provider", "sending_ip", "sending_domain"]
-
-# Labels a route may match on.
-RouteLabel = Literal["severity", "provider", "tenant", "rule", "sending_ip", "sending_domain"]
 
 # Tenant and rule names end up in alert labels and table columns of 64 and
 # 128 characters, so they are kept to a plain identifier form.
@@ -112,9 +121,105 @@ class FolderSource(Section):
     tenant: Name | None = None
 
 
+class MaildirSource(Section):
+    """One `[[sources.maildirs]]` entry: a maildir polled for new messages.
+
+    Stored messages move to the Maildir++ subfolder `processed_folder`, and
+    messages no parser could read to `failed_folder`.
+    """
+
+    path: str = Field(min_length=1)
+    kind: str | None = None
+    tenant: Name | None = None
+    processed_folder: str = Field(default="processed", min_length=1)
+    failed_folder: str = Field(default="failed", min_length=1)
+    poll_interval: Duration = timedelta(minutes=1)
+
+
+class ImapSource(Section):
+    """One `[[sources.imap]]` entry: an IMAP mailbox read over TLS.
+
+    The password is read from the environment variable named by
+    `password_env`, so it is never written in the file. Without `processed_folder`
+    stored messages are flagged \\Seen and stay where they are.
+    """
+
+    host: str = Field(min_length=1)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    username: str = Field(min_length=1)
+    password_env: str = Field(min_length=1)
+    tls: Literal["implicit", "starttls"] = "implicit"
+    mailbox: str = Field(default="INBOX", min_length=1)
+    search: str = Field(default="UNSEEN", min_length=1)
+    processed_folder: str | None = None
+    failed_folder: str | None = None
+    ca_file: str | None = None
+    kind: str | None = None
+    tenant: Name | None = None
+    poll_interval: Duration = timedelta(minutes=1)
+
+
 class SourcesSettings(Section):
     logs: tuple[LogSource, ...] = ()
     folders: tuple[FolderSource, ...] = ()
+    maildirs: tuple[MaildirSource, ...] = ()
+    imap: tuple[ImapSource, ...] = ()
+
+
+def check_networks(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Normalise IP addresses and CIDR networks; a network stands for every address in it."""
+    normalized = []
+    for value in values:
+        try:
+            network = ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            raise ValueError("invalid IP address %r: expected 203.0.113.7, 2001:db8::7 or 203.0.113.0/24" % value) from None
+        normalized.append(str(network.network_address) if network.num_addresses == 1 else str(network))
+    return tuple(normalized)
+
+
+# A DNS name that may hold a TXT record: labels of letters, digits, '-' and
+# '_' (RFC 8552 underscored names such as _spf.google.com).
+TXT_NAME_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def check_txt_names(values: tuple[str, ...]) -> tuple[str, ...]:
+    normalized = []
+    for value in values:
+        domain = value.strip().lower().rstrip(".")
+        if not TXT_NAME_PATTERN.match(domain):
+            raise ValueError("invalid domain %r: expected a DNS name such as _spf.google.com" % value)
+        normalized.append(domain)
+    return tuple(normalized)
+
+
+class DmarcSettings(Section):
+    """The `[dmarc]` section: who sends for the domains, and the DMARC report alerts.
+
+    `known_senders` (IPs and networks) and the senders that the SPF records
+    in `known_spf_includes` authorise are "ours"; any other source is
+    unknown. `nameservers` serve the SPF and reverse DNS lookups (HOST or
+    HOST:PORT, default the system resolver).
+    """
+
+    known_senders: Annotated[tuple[str, ...], AfterValidator(check_networks)] = ()
+    known_spf_includes: Annotated[tuple[str, ...], AfterValidator(check_txt_names)] = ()
+    reverse_dns: bool = False
+    nameservers: tuple[str, ...] = ()
+    check_interval: Duration = timedelta(minutes=15)
+    pass_rate_threshold: Rate = 0.9
+    min_volume: int = Field(default=100, ge=1)
+    new_source_min_failing: int = Field(default=50, ge=1)
+    new_source_lookback: Duration = timedelta(days=30)
+    missing_after_days: int = Field(default=3, ge=1)
+    missing_min_history_days: int = Field(default=7, ge=1)
+
+
+class TlsRptSettings(Section):
+    """The `[tlsrpt]` section: the alert on TLS session failures per policy domain and day."""
+
+    failure_rate_threshold: Rate = 0.05
+    min_sessions: int = Field(default=100, ge=1)
 
 
 class ThresholdLevels(Section):
@@ -137,6 +242,11 @@ class RuleSettings(Section):
     critical: Rate | None = None
     window: Duration = timedelta(minutes=5)
     for_: Duration = Field(default=timedelta(minutes=5), alias="for")
+    keep_firing_for: Duration = timedelta(0)
+    # Exit levels: an "above" rule's alert resolves only under `resolve_below`,
+    # a "below" rule's only over `resolve_above`.
+    resolve_below: Rate | None = None
+    resolve_above: Rate | None = None
     min_volume: int = Field(default=100, ge=1)
     group_by: tuple[GroupDimension, ...] = ("provider",)
     use_wilson: bool = False
@@ -162,9 +272,30 @@ class RuleSettings(Section):
     @model_validator(mode="after")
     def check_levels(self) -> RuleSettings:
         check_level_order(self.direction, self.warning, self.critical, "")
+        check_exit_level(self)
         for provider, levels in self.providers.items():
             check_level_order(self.direction, levels.warning, levels.critical, "providers.%s: " % provider.value)
         return self
+
+
+def check_exit_level(rule: RuleSettings) -> None:
+    entry_levels = [level for level in (rule.warning, rule.critical) if level is not None]
+    if rule.direction == "above":
+        if rule.resolve_above is not None:
+            raise ValueError("resolve_above is for 'below' rules; an 'above' rule sets resolve_below")
+        if rule.resolve_below is not None and rule.resolve_below > min(entry_levels):
+            raise ValueError(
+                "resolve_below %.4g is above the lowest level %.4g: set it at or under that level"
+                % (rule.resolve_below, min(entry_levels))
+            )
+    else:
+        if rule.resolve_below is not None:
+            raise ValueError("resolve_below is for 'above' rules; a 'below' rule sets resolve_above")
+        if rule.resolve_above is not None and rule.resolve_above < max(entry_levels):
+            raise ValueError(
+                "resolve_above %.4g is below the highest level %.4g: set it at or over that level"
+                % (rule.resolve_above, max(entry_levels))
+            )
 
 
 def check_level_order(direction: str, warning: float | None, critical: float | None, where: str) -> None:
@@ -180,37 +311,6 @@ def check_level_order(direction: str, warning: float | None, critical: float | N
         raise ValueError(
             "%scritical %.4g is below warning %.4g, but an 'above' rule needs critical >= warning" % (where, critical, warning)
         )
-
-
-class RouteSettings(Section):
-    """One `[[routes]]` entry: which alerts go to which channels, and how often they repeat.
-
-    `match` compares labels for equality, `match_re` with a regular
-    expression that must match the whole label value.
-    """
-
-    match: dict[RouteLabel, str] = Field(default_factory=dict)
-    match_re: dict[RouteLabel, str] = Field(default_factory=dict)
-    channels: tuple[str, ...] = Field(min_length=1)
-    repeat_interval: Duration = timedelta(hours=4)
-    continue_: bool = Field(default=False, alias="continue")
-
-    @field_validator("match_re")
-    @classmethod
-    def check_patterns(cls, value: dict[str, str]) -> dict[str, str]:
-        for label, pattern in value.items():
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError("invalid regular expression %r for label %s: %s" % (pattern, label, exc)) from None
-        return value
-
-    @field_validator("repeat_interval")
-    @classmethod
-    def check_repeat_interval(cls, value: timedelta) -> timedelta:
-        if value < timedelta(minutes=1):
-            raise ValueError("repeat_interval %s is shorter than 1m: use 1m or more" % value)
-        return value
 
 
 class ServiceSettings(Section):
@@ -233,6 +333,48 @@ class ServiceSettings(Section):
         return value
 
 
+class AnomalySettings(Section):
+    """The `[anomaly]` section: the anomaly detectors, judged once an hour per group.
+
+    The tuning keys mirror `inboxwatch.analysis.anomaly.parameters.AnomalyParameters`,
+    where each is described; docs/anomalies.md explains the methods.
+    """
+
+    enabled: bool = True
+    group_by: tuple[GroupDimension, ...] = ("provider",)
+    for_: Duration = Field(default=timedelta(0), alias="for")
+    baseline: Duration = timedelta(days=14)
+    monitor: Duration = timedelta(hours=24)
+    complaint_shift: float = Field(default=3.0, gt=1, le=100)
+    complaint_h: float = Field(default=10.0, gt=0)
+    complaint_maturity: Duration = timedelta(hours=6)
+    ewma_smoothing: float = Field(default=0.3, gt=0, le=1)
+    ewma_limit: float = Field(default=4.0, gt=0)
+    ewma_min_ratio: float = Field(default=1.5, ge=1)
+    min_batch: int = Field(default=200, ge=1)
+    bounce_maturity: Duration = timedelta(hours=1)
+    deferral_maturity: Duration = timedelta(0)
+    volume_weeks: int = Field(default=4, ge=1, le=12)
+    volume_min_weeks: int = Field(default=2, ge=1, le=12)
+    volume_z: float = Field(default=4.0, gt=0)
+    volume_mad_floor: float = Field(default=50.0, gt=0)
+    volume_relative_floor: float = Field(default=0.15, ge=0)
+    volume_hours: int = Field(default=2, ge=1, le=24)
+    volume_maturity: Duration = timedelta(hours=1)
+    min_baseline_volume: int = Field(default=1000, ge=1)
+    min_volume: int = Field(default=200, ge=1)
+    prior_strength: float = Field(default=2000.0, gt=0)
+
+    @model_validator(mode="after")
+    def check_weeks(self) -> AnomalySettings:
+        if self.volume_min_weeks > self.volume_weeks:
+            raise ValueError(
+                "volume_min_weeks %d is more than volume_weeks %d: use at most volume_weeks"
+                % (self.volume_min_weeks, self.volume_weeks)
+            )
+        return self
+
+
 class Config(Section):
     """The whole configuration file."""
 
@@ -242,9 +384,20 @@ class Config(Section):
     sources: SourcesSettings = SourcesSettings()
     rules: dict[Name, RuleSettings] = Field(default_factory=dict)
     channels: tuple[ChannelSettings, ...] = ()
+    route: RouteSettings = RouteSettings()
     routes: tuple[RouteSettings, ...] = ()
+    time_windows: tuple[TimeWindowSettings, ...] = ()
+    inhibit_rules: tuple[InhibitRuleSettings, ...] = ()
+    escalation_policies: tuple[EscalationPolicySettings, ...] = ()
+    alerting: AlertingSettings = AlertingSettings()
     service: ServiceSettings = ServiceSettings()
     webhooks: dict[str, WebhookSettings] = Field(default_factory=dict)
+    dmarc: DmarcSettings = DmarcSettings()
+    tlsrpt: TlsRptSettings = TlsRptSettings()
+    anomaly: AnomalySettings = AnomalySettings()
+    reputation: ReputationSettings = ReputationSettings()
+    checks: ChecksSettings | None = None
+    grades: GradesSettings = GradesSettings()
 
     @model_validator(mode="after")
     def check_webhook_tables(self) -> Config:
@@ -257,11 +410,41 @@ class Config(Section):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError("channel name %r is used more than once; names must be unique" % duplicates[0])
+        known = "defined channels: %s" % ", ".join(names) if names else "no [[channels]] are defined"
+        errors = route_channel_errors(self.route, names, "route")
         for index, route in enumerate(self.routes):
-            for channel in route.channels:
-                if channel not in names:
-                    known = "defined channels: %s" % ", ".join(names) if names else "no [[channels]] are defined"
-                    raise ValueError("routes[%d].channels names unknown channel %r; %s" % (index, channel, known))
+            errors.extend(route_channel_errors(route, names, "routes[%d]" % index))
+        for policy in self.escalation_policies:
+            for level in policy.levels:
+                errors.extend(
+                    "escalation_policies.%s names unknown channel %r" % (policy.name, channel)
+                    for channel in level.channels
+                    if channel not in names
+                )
+        if errors:
+            raise ValueError("%s; %s" % (errors[0], known))
+        return self
+
+    @model_validator(mode="after")
+    def check_route_references(self) -> Config:
+        windows = [window.name for window in self.time_windows]
+        policies = [policy.name for policy in self.escalation_policies]
+        for kind, listed in (("time_windows", windows), ("escalation_policies", policies)):
+            duplicates = sorted({name for name in listed if listed.count(name) > 1})
+            if duplicates:
+                raise ValueError("%s name %r is used more than once; names must be unique" % (kind, duplicates[0]))
+        tree = route_names(self.route, "route")
+        for index, route in enumerate(self.routes):
+            tree.extend(route_names(route, "routes[%d]" % index))
+        for path, route in tree:
+            for name in (route.active_time_windows or ()) + (route.mute_time_windows or ()):
+                if name not in windows:
+                    raise ValueError("%s names unknown time window %r; defined: %s" % (path, name, ", ".join(windows) or "none"))
+            if route.escalation_policy is not None and route.escalation_policy not in policies:
+                raise ValueError(
+                    "%s names unknown escalation policy %r; defined: %s"
+                    % (path, route.escalation_policy, ", ".join(policies) or "none")
+                )
         return self
 
     def enabled_rules(self) -> dict[str, RuleSettings]:

@@ -1,9 +1,11 @@
 """An async stub resolver for the checks: retries, a TTL cache and per-zone rate limits.
 
-Queries go out through dnspython's async query functions rather than
-`dns.asyncresolver.Resolver.resolve`, because the checks must tell REFUSED,
-SERVFAIL, timeouts, NXDOMAIN and empty answers apart, and the stock resolver
-folds the first three into one `NoNameservers` error. The nameserver list
+Queries are built and parsed with dnspython but sent by this module rather
+than by `dns.asyncresolver.Resolver.resolve`, because the checks must tell
+REFUSED, SERVFAIL, timeouts, NXDOMAIN and empty answers apart, and the stock
+resolver folds the first three into one `NoNameservers` error. UDP queries to
+one nameserver share one socket (`transport.UdpChannel`), and truncated
+answers are repeated over TCP with `dns.asyncquery.tcp`. The nameserver list
 comes from the caller or, by default, from the system configuration
 (`/etc/resolv.conf`) read by dnspython.
 
@@ -23,12 +25,15 @@ from collections.abc import Callable, Mapping, Sequence
 
 import dns.asyncquery
 import dns.exception
+import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
+from inboxwatch.dnscheck.transport import EDNS_PAYLOAD, UdpChannel, encode_question
+from inboxwatch.dnscheck.wire import read_reply
 from inboxwatch.errors import CheckError
 
 logger = logging.getLogger(__name__)
@@ -44,9 +49,12 @@ class Outcome(str, enum.Enum):
     SERVFAIL = "servfail"
     REFUSED = "refused"
     TIMEOUT = "timeout"
+    # The query could not be sent or the reply was unusable: ICMP port
+    # unreachable, a refused TCP connection, a malformed message.
+    NETWORK_ERROR = "network_error"
 
 
-FAILED_OUTCOMES = frozenset({Outcome.SERVFAIL, Outcome.REFUSED, Outcome.TIMEOUT})
+FAILED_OUTCOMES = frozenset({Outcome.SERVFAIL, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.NETWORK_ERROR})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,15 +128,7 @@ def format_rdata(rdata) -> str:
 
 
 def lookup_from_response(name: str, rdtype: str, response: dns.message.Message) -> Lookup:
-    """Classify a response by its rcode and answer section."""
-    rcode = response.rcode()
-    if rcode == dns.rcode.NXDOMAIN:
-        return Lookup(name, rdtype, Outcome.NXDOMAIN, ttl=negative_ttl(response))
-    if rcode == dns.rcode.REFUSED:
-        return Lookup(name, rdtype, Outcome.REFUSED)
-    if rcode != dns.rcode.NOERROR:
-        return Lookup(name, rdtype, Outcome.SERVFAIL)
-
+    """Classify a dnspython response by its rcode and answer section."""
     wanted = dns.rdatatype.from_text(rdtype)
     records: list[str] = []
     ttl: int | None = None
@@ -139,9 +139,19 @@ def lookup_from_response(name: str, rdtype: str, response: dns.message.Message) 
             continue
         records.extend(format_rdata(rdata) for rdata in rrset)
         ttl = rrset.ttl if ttl is None else min(ttl, rrset.ttl)
+    return classify(name, rdtype, response.rcode(), records, ttl or 0, negative_ttl(response))
+
+
+def classify(name: str, rdtype: str, rcode: int, records: list[str], ttl: int, negative: int) -> Lookup:
+    if rcode == dns.rcode.NXDOMAIN:
+        return Lookup(name, rdtype, Outcome.NXDOMAIN, ttl=negative)
+    if rcode == dns.rcode.REFUSED:
+        return Lookup(name, rdtype, Outcome.REFUSED)
+    if rcode != dns.rcode.NOERROR:
+        return Lookup(name, rdtype, Outcome.SERVFAIL)
     if not records:
-        return Lookup(name, rdtype, Outcome.NODATA, ttl=negative_ttl(response))
-    return Lookup(name, rdtype, Outcome.ANSWER, tuple(records), ttl or 0)
+        return Lookup(name, rdtype, Outcome.NODATA, ttl=negative)
+    return Lookup(name, rdtype, Outcome.ANSWER, tuple(records), ttl)
 
 
 def negative_ttl(response: dns.message.Message) -> int:
@@ -154,11 +164,10 @@ def negative_ttl(response: dns.message.Message) -> int:
 
 
 class RateLimiter:
-    """Spaces the queries to each zone by `1 / rate` seconds.
+    """A per-zone query rate limit that spaces queries to a zone `1 / rate` seconds apart.
 
-    `rates` maps a zone to queries per second; a name is limited by the
-    longest zone it falls under, and names under no listed zone are not
-    limited.
+    `rates` maps a zone to queries per second. A name is limited by the
+    longest zone it falls under. Names under no listed zone are not limited.
     """
 
     def __init__(self, rates: Mapping[str, float], *, clock: Callable[[], float] = time.monotonic) -> None:
@@ -170,6 +179,8 @@ class RateLimiter:
         self._clock = clock
 
     def zone_of(self, name: str) -> dns.name.Name | None:
+        if not self._rates:
+            return None
         qname = dns.name.from_text(name)
         matches = [zone for zone in self._rates if qname.is_subdomain(zone)]
         return max(matches, key=len, default=None)
@@ -186,10 +197,10 @@ class RateLimiter:
 
 
 class Resolver:
-    """Sends queries to the configured nameservers in turn and caches the results.
+    """A stub resolver that queries the configured nameservers in turn and caches the results.
 
     Each query is tried `attempts` times in all, moving to the next
-    nameserver after a timeout, SERVFAIL or REFUSED. Answers are cached for
+    nameserver after a timeout, SERVFAIL, REFUSED or network error. Answers are cached for
     their TTL, capped at `max_cache_ttl`, and failures for `error_ttl`
     seconds, so a broken server is retried soon.
     """
@@ -217,6 +228,7 @@ class Resolver:
         self._clock = clock
         self._limiter = RateLimiter(zone_rates or {}, clock=clock)
         self._cache: dict[tuple[str, str], tuple[float, Lookup]] = {}
+        self._channels: dict[Nameserver, UdpChannel] = {}
         self.queries_sent = 0
 
     async def query(self, name: str, rdtype: str = "A") -> Lookup:
@@ -249,13 +261,40 @@ class Resolver:
         return lookup
 
     async def _send(self, name: str, rdtype: str, nameserver: Nameserver) -> Lookup:
-        request = dns.message.make_query(name, rdtype, use_edns=0, payload=1232)
+        rdtype_value = dns.rdatatype.from_text(rdtype)
+        try:
+            question = encode_question(name, rdtype_value)
+        except CheckError as error:
+            # Names come from records too (SPF includes, MX hosts). One that
+            # cannot be encoded cannot exist in the DNS, so it reads as NXDOMAIN.
+            logger.info("not querying %r: %s", name, error)
+            return Lookup(name, rdtype, Outcome.NXDOMAIN)
         self.queries_sent += 1
         try:
-            response, _ = await dns.asyncquery.udp_with_fallback(request, nameserver.host, timeout=self.timeout, port=nameserver.port)
-        except dns.exception.Timeout:
+            channel = await self._channel(nameserver)
+            data = await channel.exchange(question, self.timeout)
+            fast = read_reply(data, rdtype_value)
+            if fast is not None and not fast[1]:
+                rcode, _, records, ttl, negative = fast
+                return classify(name, rdtype, rcode, records, ttl, negative)
+            response = dns.message.from_wire(data, ignore_trailing=True)
+            if response.flags & dns.flags.TC:
+                request = dns.message.make_query(name, rdtype, use_edns=0, payload=EDNS_PAYLOAD)
+                response = await dns.asyncquery.tcp(request, nameserver.host, timeout=self.timeout, port=nameserver.port)
+        except (asyncio.TimeoutError, dns.exception.Timeout):
             return Lookup(name, rdtype, Outcome.TIMEOUT)
         except (OSError, dns.exception.DNSException) as error:
             logger.info("DNS query %s %s to %s failed: %s", name, rdtype, nameserver, error)
-            return Lookup(name, rdtype, Outcome.SERVFAIL)
+            return Lookup(name, rdtype, Outcome.NETWORK_ERROR)
         return lookup_from_response(name, rdtype, response)
+
+    async def _channel(self, nameserver: Nameserver) -> UdpChannel:
+        loop = asyncio.get_running_loop()
+        channel = self._channels.get(nameserver)
+        if channel is not None and channel.usable_on(loop):
+            return channel
+        if channel is not None:
+            channel.close()
+        channel = await UdpChannel.open(nameserver.host, nameserver.port)
+        self._channels[nameserver] = channel
+        return channel

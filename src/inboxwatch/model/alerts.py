@@ -42,6 +42,46 @@ class Signal:
     denominator: int | None = None
     summary: str = ""
     annotations: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # True on a clear signal whose value is past the enter level but not yet
+    # past the rule's exit level (`resolve_below`/`resolve_above`): an open
+    # alert stays open, and no alert is opened.
+    in_hysteresis: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class RouteSnapshot:
+    """A route an alert matched when it fired, with the settings it had then.
+
+    `group_by` lists the labels that form the notification group; ("...",)
+    groups by every label, so each alert is its own group. The time windows
+    are names, looked up in the configuration when a notification is due.
+    """
+
+    route: str
+    channels: tuple[str, ...]
+    group_by: tuple[str, ...]
+    group_wait: timedelta
+    group_interval: timedelta
+    repeat_interval: timedelta
+    active_windows: tuple[str, ...] = ()
+    mute_windows: tuple[str, ...] = ()
+    escalation_policy: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class EscalationLevel:
+    """One step of an escalation policy: notify `channels` once the alert is unacknowledged for `after`."""
+
+    after: timedelta
+    channels: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class EscalationSnapshot:
+    """An escalation policy as it was when the alert fired; later edits of the policy do not change it."""
+
+    policy: str
+    levels: tuple[EscalationLevel, ...]
 
 
 # Alert states of an ongoing incident. The alert lifecycle keeps at most one
@@ -54,10 +94,12 @@ class Alert:
     """The lasting object made from signals with one fingerprint, as stored in `alerts`.
 
     `severity` is the highest reached during the incident. `channels`,
-    `repeat_interval` and `routes` are frozen from the matching routes when
-    the alert fires (and again when it escalates), so later edits of the
-    routes do not change where an ongoing incident is notified. `id` is None
-    until the alert is stored.
+    `repeat_interval`, `routes` and `route_snapshots` are frozen from the
+    matching routes when the alert fires (and again when its severity
+    rises), so later edits of the routes do not change where an ongoing
+    incident is notified. `silenced_by` holds silence ids and `inhibited_by`
+    the fingerprints of the alerts that inhibit this one; a muted alert keeps its
+    state but is not notified. `id` is None until the alert is stored.
     """
 
     id: int | None
@@ -83,6 +125,26 @@ class Alert:
     channels: tuple[str, ...] = ()
     repeat_interval: timedelta | None = None
     routes: tuple[str, ...] = ()
+    route_snapshots: tuple[RouteSnapshot, ...] = ()
+    # When clear signals began while firing; kept for `keep_firing_for`.
+    clear_since: datetime | None = None
+    # Times the alert fired or resolved, and times its condition changed
+    # while it was held, within the flap window; see alerting.flapping.
+    state_changes: tuple[datetime, ...] = ()
+    flapping: bool = False
+    silenced_by: tuple[int, ...] = ()
+    inhibited_by: tuple[str, ...] = ()
+    escalation: EscalationSnapshot | None = None
+    # How many escalation levels have been notified.
+    escalation_level: int = 0
 
     def replace(self, **changes: Any) -> "Alert":
         return dataclasses.replace(self, **changes)
+
+    @property
+    def muted(self) -> bool:
+        return bool(self.silenced_by or self.inhibited_by)
+
+    def match_labels(self) -> dict[str, str]:
+        """Return the labels that routes, silences and inhibition rules match: the alert's labels, `rule` and `severity`."""
+        return {**self.labels, "rule": self.rule, "severity": self.severity.value}

@@ -74,10 +74,16 @@ class ComplaintRecord:
     auth_failure: str | None = None
     campaign: str | None = None
     tenant: str | None = None
+    # Every Original-Rcpt-To of the report: RFC 5965 section 3.2 allows one
+    # per recipient of the reported message.
+    original_recipients: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["kind"] = self.kind
+        data["original_recipients"] = list(self.original_recipients)
+        # Every ARF report has the reason "feedback" in the bounce-reason vocabulary.
+        data["reason"] = "feedback"
         return data
 
 

@@ -218,7 +218,11 @@ class FailureReport:
     text_only: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        # In the bounce-reason vocabulary every ARF report, complaint or
+        # authentication failure alike, has the reason "feedback".
+        data["reason"] = "feedback"
+        return data
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import logging
 import re
 import ssl
@@ -18,6 +17,7 @@ from inboxwatch.config.channels import EmailChannelSettings
 from inboxwatch.errors import ChannelError
 from inboxwatch.notify.notification import Notification
 from inboxwatch.notify.redaction import redact
+from inboxwatch.notify.rendering import MessageTemplates
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class EmailChannel:
         self.settings = settings
         self._password = password
         self._clock = clock
+        self.templates = MessageTemplates("email", settings, with_html=True)
 
     async def send(self, notification: Notification) -> None:
         message = self.build_message(notification)
@@ -76,17 +77,23 @@ class EmailChannel:
             )
         log.debug("channel %s: relay %s accepted message: %s", self.name, self.relay(), self.clean(reply))
 
+    def preview(self, notification: Notification) -> str:
+        """Return the message this channel would submit, headers and MIME parts."""
+        return self.build_message(notification).as_string()
+
     def build_message(self, notification: Notification) -> EmailMessage:
-        """Build the MIME message: text/plain first, text/html as the alternative."""
+        """Build the MIME message from the templates: text/plain first, text/html as the alternative."""
+        rendered = self.templates.render(notification)
         message = EmailMessage()
-        message["Subject"] = notification.subject()
+        message["Subject"] = rendered.subject
         message["From"] = self.settings.from_address
         message["To"] = ", ".join(self.settings.to)
         message["Date"] = format_datetime(self._clock())
         message["Message-ID"] = message_id(notification.idempotency_key, self.settings.from_address)
         message["X-Inboxwatch-Idempotency-Key"] = notification.idempotency_key
-        message.set_content(render_text(notification))
-        message.add_alternative(render_html(notification), subtype="html")
+        message.set_content(rendered.body)
+        if rendered.html is not None:
+            message.add_alternative(rendered.html, subtype="html")
         return message
 
     def relay(self) -> str:
@@ -151,21 +158,3 @@ def message_id(idempotency_key: str, from_address: str) -> str:
     domain = parseaddr(from_address)[1].rpartition("@")[2] or "inboxwatch.invalid"
     return "<inboxwatch.%s@%s>" % (local, domain)
 
-
-def render_text(notification: Notification) -> str:
-    lines = [notification.subject(), ""]
-    width = max(len(name) for name, _ in notification.details())
-    for name, value in notification.details():
-        lines.append("%s  %s" % ((name + ":").ljust(width + 1), value))
-    return "\n".join(lines) + "\n"
-
-
-def render_html(notification: Notification) -> str:
-    rows = "\n".join(
-        "<tr><th align=\"left\">%s</th><td>%s</td></tr>" % (html.escape(name), html.escape(value))
-        for name, value in notification.details()
-    )
-    return (
-        "<html><body>\n<h2>%s</h2>\n<table cellpadding=\"4\">\n%s\n</table>\n</body></html>\n"
-        % (html.escape(notification.subject()), rows)
-    )

@@ -1,4 +1,4 @@
-"""The notification a channel sends, and its rendering as text."""
+"""The notification a channel sends, and its default one-line subject."""
 
 from __future__ import annotations
 
@@ -16,27 +16,14 @@ REASON_TAGS = {
     "test": "TEST",
 }
 
-# Payload fields shown in message bodies, in this order, around the labels.
-# The alerting layer writes them (store.alerts.notification_payload).
-FIELDS_BEFORE_LABELS = ("rule", "severity", "state", "value", "threshold", "denominator", "tenant")
-FIELDS_AFTER_LABELS = (
-    "pending_since",
-    "fired_at",
-    "resolved_at",
-    "acknowledged_at",
-    "acknowledged_by",
-    "ack_note",
-    "alert_id",
-    "fingerprint",
-)
-
 
 @dataclasses.dataclass(frozen=True)
 class Notification:
-    """One message about one alert for one channel.
+    """One message about one alert, or one group of alerts, for one channel.
 
-    `payload` is the alert as the alerting layer wrote it into the outbox:
-    rule, severity, state, labels, summary, value, threshold, times and ids.
+    `payload` is what the alerting layer wrote into the outbox: one alert's
+    rule, severity, state, labels, summary, value, threshold, times and ids,
+    or a group with such alerts under `alerts` (see `notify.alertgroup`).
     `idempotency_key` is the same on every attempt, so a receiver can drop
     a notification it has already seen. `outbox_id` is None for a
     notification that is not in the outbox (`inboxwatch notify test`).
@@ -69,24 +56,6 @@ class Notification:
         labels = self.payload.get("labels")
         return labels if isinstance(labels, Mapping) else {}
 
-    def details(self) -> list[tuple[str, str]]:
-        """List the payload's fields as (name, text) pairs in a fixed order, for message bodies.
-
-        Fields absent from the payload or null are left out.
-        """
-        rows = []
-        for key in FIELDS_BEFORE_LABELS:
-            if self.payload.get(key) is not None:
-                rows.append((key, str(self.payload[key])))
-        for key, value in sorted(self.labels().items()):
-            rows.append(("label %s" % key, str(value)))
-        for key in FIELDS_AFTER_LABELS:
-            if self.payload.get(key) is not None:
-                rows.append((key, str(self.payload[key])))
-        rows.append(("notification reason", self.reason))
-        rows.append(("idempotency key", self.idempotency_key))
-        return rows
-
 
 class Channel(Protocol):
     """A destination for notifications.
@@ -100,6 +69,10 @@ class Channel(Protocol):
     name: str
 
     async def send(self, notification: Notification) -> None: ...
+
+    def preview(self, notification: Notification) -> str:
+        """Return what `send` would transmit (a request body, a MIME message), without sending."""
+        ...
 
 
 def format_labels(labels: Mapping[str, Any]) -> str:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 REDACTED = "[redacted]"
+
+# URL parts at least this long are treated as possible tokens by `url_secrets`.
+# Shorter ones (such as "api" or "v2") are kept, so logs stay readable.
+MIN_TOKEN_LENGTH = 8
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
@@ -59,3 +63,41 @@ def install_url_filter(logger_name: str) -> None:
     logger = logging.getLogger(logger_name)
     if not any(isinstance(existing, UrlOriginFilter) for existing in logger.filters):
         logger.addFilter(UrlOriginFilter())
+
+
+def url_secrets(url: str) -> list[str]:
+    """List the parts of a URL that may be credentials: user, password, and long path segments and query values.
+
+    For URLs whose schema is unknown to inboxwatch (Apprise URLs), where any
+    part may be a token.
+    """
+    parts = urlsplit(url)
+    candidates = [parts.username, parts.password, url]
+    candidates.extend(unquote(segment) for segment in parts.path.split("/"))
+    candidates.extend(value for _key, value in parse_qsl(parts.query))
+    # Several Apprise schemas carry a token in the host position, such as
+    # tgram://bottoken/, and `hostname` would lowercase it.
+    candidates.append(parts.netloc.rpartition("@")[2])
+    found = [candidate for candidate in candidates if candidate and len(candidate) >= MIN_TOKEN_LENGTH]
+    # The longest first, so a URL is replaced whole before its parts.
+    return sorted(set(found), key=len, reverse=True)
+
+
+class SecretFilter(logging.Filter):
+    """Redact known secrets from another library's log records, after formatting their arguments."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Add secrets to redact, keeping the longest first so a whole URL goes before its parts."""
+        merged = set(self.secrets) | {secret for secret in secrets if secret}
+        self.secrets = sorted(merged, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            record.msg = redact(record.getMessage(), self.secrets)
+            record.args = None
+        return True

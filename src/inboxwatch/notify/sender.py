@@ -9,6 +9,7 @@ import logging
 import random as random_module
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -55,12 +56,26 @@ class DrainSummary:
         return self.sent + self.retry + self.failed + self.skipped
 
 
+class DeliveryObserver(Protocol):
+    """Told about each notification's final outcome, after the outcome is committed.
+
+    The service uses it to raise an operator alert when a channel gives up
+    on a notification, and to resolve that alert once the channel delivers
+    again. The notify layer does not decide about alerts itself.
+    """
+
+    def notification_failed(self, row: outbox_store.OutboxRow, error: str, now: datetime) -> None: ...
+
+    def notification_sent(self, row: outbox_store.OutboxRow, now: datetime) -> None: ...
+
+
 class OutboxSender:
     """Drains the outbox to channels, at least once per notification.
 
     `channels_by_name` maps the names used in `outbox.channel` to channels.
     `clock` returns the current time as an aware datetime. `max_attempts`,
-    when given, overrides the retry policy's limit.
+    when given, overrides the retry policy's limit. `observer`, when given,
+    hears of every notification marked sent or failed.
     """
 
     def __init__(
@@ -74,6 +89,7 @@ class OutboxSender:
         retry_policy: RetryPolicy = RetryPolicy(),
         batch_size: int = DEFAULT_BATCH_SIZE,
         random: Callable[[], float] = random_module.random,
+        observer: DeliveryObserver | None = None,
     ) -> None:
         if lease <= timedelta(0):
             raise ValueError("invalid lease %s: expected a positive duration" % lease)
@@ -86,6 +102,7 @@ class OutboxSender:
         )
         self.batch_size = batch_size
         self.random = random
+        self.observer = observer
 
     async def drain_once(self, now: datetime | None = None) -> DrainSummary:
         """Send every notification due at `now` (the clock's time by default) and return the counts.
@@ -160,9 +177,11 @@ class OutboxSender:
         log.info("outbox %d: sending via channel %s, attempt %d", row.id, row.channel, row.attempts)
         error = await self.send(channel, notification)
         if error is None:
+            sent_at = self.now()
             with self.engine.begin() as connection:
-                outbox_store.mark_sent(connection, row.id, self.now())
+                outbox_store.mark_sent(connection, row.id, sent_at)
             log.info("outbox %d: sent via channel %s", row.id, row.channel)
+            self.notify_observer(row, None, sent_at)
             return Outcome.SENT
         return self.settle_failure(row, error)
 
@@ -195,6 +214,7 @@ class OutboxSender:
             log.error(
                 "outbox %d: channel %s failed, not retrying (%s): %s", row.id, row.channel, decision.reason, message
             )
+            self.notify_observer(row, message, finished_at)
             return Outcome.FAILED
 
         assert decision.next_attempt_at is not None
@@ -219,9 +239,11 @@ class OutboxSender:
             row.channel,
             configured,
         )
+        failed_at = self.now()
         with self.engine.begin() as connection:
-            outbox_store.mark_failed(connection, row.id, self.now(), message, None)
+            outbox_store.mark_failed(connection, row.id, failed_at, message, None)
         log.error("outbox %d: %s", row.id, message)
+        self.notify_observer(row, message, failed_at)
         return Outcome.FAILED
 
     def fail_unfinished_attempts(self, row: outbox_store.OutboxRow) -> Outcome:
@@ -231,10 +253,31 @@ class OutboxSender:
         message = "gave up after %d attempts; the last ones never finished, so a sender may have crashed on it" % (
             row.attempts - 1
         )
+        failed_at = self.now()
         with self.engine.begin() as connection:
-            outbox_store.mark_failed(connection, row.id, self.now(), message, None)
+            outbox_store.mark_failed(connection, row.id, failed_at, message, None)
         log.error("outbox %d: channel %s: %s", row.id, row.channel, message)
+        self.notify_observer(row, message, failed_at)
         return Outcome.FAILED
+
+    def notify_observer(self, row: outbox_store.OutboxRow, error: str | None, now: datetime) -> None:
+        """Pass a final outcome (`error` None for sent) to the observer.
+
+        The outcome is already committed, so an observer that fails loses
+        only its own record (the operator alert), never the notification's;
+        the error is logged and the drain goes on.
+        """
+        if self.observer is None:
+            return
+        try:
+            if error is None:
+                self.observer.notification_sent(row, now)
+            else:
+                self.observer.notification_failed(row, error, now)
+        except Exception:
+            # The observer writes alerts through another layer; whatever it
+            # raises must not stop the delivery of other notifications.
+            log.exception("outbox %d: recording the outcome for channel %s as an alert failed", row.id, row.channel)
 
     def now(self) -> datetime:
         return as_utc(self.clock())

@@ -21,6 +21,7 @@ from inboxwatch.parsers.mime import first_address, header_text, part_text, walk_
 from inboxwatch.parsers.returned import read_returned, returned_headers
 
 FEEDBACK_PART = "message/feedback-report"
+ORIGINAL_RCPT_TO = re.compile(r"^Original-Rcpt-To:[ \t]*(\S.*?)\s*$", re.IGNORECASE | re.MULTILINE)
 IPV4_OR_V6 = re.compile(r"\b(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})\b", re.IGNORECASE)
 # Microsoft JMRP reports carry the complained-about recipient in this header
 # of the returned message.
@@ -78,7 +79,8 @@ def complaint_record(message: Message) -> ComplaintRecord:
     returned = read_returned(returned_headers(message))
     part = feedback_part(message)
     if part is not None:
-        fields = merged_fields(message_part_text(part))
+        report = message_part_text(part)
+        fields = merged_fields(report)
         return ComplaintRecord(
             feedback_type=(fields.get("feedback-type") or "other").strip().lower(),
             version=fields.get("version"),
@@ -93,6 +95,7 @@ def complaint_record(message: Message) -> ComplaintRecord:
             auth_failure=fields.get("auth-failure"),
             campaign=returned.campaign,
             tenant=returned.tenant,
+            original_recipients=tuple(value.strip() for value in ORIGINAL_RCPT_TO.findall(report)),
         )
     if jmrp_recipient(message) is not None:
         return jmrp_record(message, returned)

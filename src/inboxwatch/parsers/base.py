@@ -54,9 +54,9 @@ class ParserSpec:
     `SNIFF_BYTES`) and its file name are this format, from 0 (not at all) to
     100 (certain). `parse(stream, context)` yields records and `Rejected`
     items; it raises `ParseError` only when the whole input is unreadable.
-    `other_kinds` lists further kinds the parser can detect (an email may be
-    a bounce or a complaint); such a parser's records carry a `kind`, and the
-    input is reported as the kind of its first record.
+    `other_kinds` lists further kinds the parser can detect, as an email may
+    be a bounce or a complaint. Such a parser's records carry a `kind`, and
+    the input is reported as the kind of its first record.
     """
 
     kind: str

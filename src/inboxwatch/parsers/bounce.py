@@ -86,6 +86,12 @@ def split_mbox(data: bytes) -> list[bytes]:
 
 
 def parse(stream: BinaryIO, context: ParseContext) -> Iterator[object]:
+    """Parse one email message, or an mbox of them, into records.
+
+    In an mbox, a message that cannot be read becomes a `Rejected` item and
+    the others are still parsed. A single unreadable message raises
+    `ParseError`.
+    """
     data = stream.read(MAX_MESSAGE_BYTES + 1)
     if len(data) > MAX_MESSAGE_BYTES:
         log.warning("%s: message larger than %d bytes; reading only the start", context.source, MAX_MESSAGE_BYTES)
@@ -117,12 +123,14 @@ def message_records(message: Message) -> Iterator[object]:
     if is_complaint(message):
         yield complaint_record(message)
         return
+
     message = forwarded_bounce(message) or message
     if has_delivery_status(message) or looks_like_bounce(message):
         records = bounce_records(message)
         if records:
             yield from records
             return
+
     evidence = auto_reply_evidence(message)
     if evidence:
         returned = read_returned(returned_headers(message))
@@ -133,6 +141,7 @@ def message_records(message: Message) -> Iterator[object]:
             original_message_id=returned.message_id or header_text(message, "In-Reply-To"),
         )
         return
+
     # Without bounce markers, only a notice whose text classifies as a
     # failure counts, so ordinary mail is not mistaken for a bounce.
     records = bounce_records(message)

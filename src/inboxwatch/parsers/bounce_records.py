@@ -11,7 +11,7 @@ import re
 from email.message import Message
 
 from inboxwatch.classify.bounce import ENHANCED_STATUS, Classification, classify, find_enhanced_status, is_generic_status
-from inboxwatch.classify.bounce_patterns import RECIPIENT_DOMAIN_REASONS
+from inboxwatch.classify.bounce_patterns import RECIPIENT_DOMAIN_REASONS, RULES_BY_NAME
 from inboxwatch.model.bounces import BounceRecord
 from inboxwatch.parsers.bounce_text import any_recipient, find_failures, notice_body
 from inboxwatch.parsers.dsn import RecipientFailure, field_blocks, find_reply_code, recipient_failures
@@ -28,6 +28,7 @@ BOUNCE_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 TAG = re.compile(r"<[^>]+>")
+SES_DIAGNOSTIC = re.compile(r"^\s*[245]\.\d{1,3}\.\d{1,3} - [^']*?[245]\d\d[- ]'(.+)'", re.DOTALL)
 RCPT_MENTION = re.compile(r"\bRCPT\b", re.IGNORECASE)
 SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 
@@ -164,7 +165,12 @@ def classify_failure(failure: RecipientFailure, notice: str) -> Classification:
     domain_reason = RECIPIENT_DOMAIN_REASONS.get((failure.recipient or "").rpartition("@")[2].lower())
     if domain_reason and is_generic_status(status):
         return Classification(domain_reason, False, status, failure.recipient, "recipient-domain")
-    result = classify(failure.smtp_code, status, failure.diagnostic, action=failure.action, command=failure.command)
+    text = remote_reply(failure.diagnostic)
+    result = classify(failure.smtp_code, status, text, action=failure.action, command=failure.command)
+    if failure.diagnostic_type == "x-unix" and (result.rule or "").split(" ")[0] not in RULES_BY_NAME:
+        # RFC 3464 X-Unix diagnostics come from a local delivery program
+        # (Sendmail prog mailer, Postfix pipe), often a bare sysexits code.
+        return Classification("mailererror", False, status, failure.diagnostic, "diagnostic-type x-unix")
     if result.reason in ("undefined", "onhold") and notice:
         fallback = classify(
             failure.smtp_code, status or find_enhanced_status(notice), notice, action=failure.action, command=failure.command
@@ -172,6 +178,18 @@ def classify_failure(failure: RecipientFailure, notice: str) -> Classification:
         if fallback.reason not in ("undefined", "onhold"):
             return fallback
     return result
+
+
+def remote_reply(diagnostic: str | None) -> str | None:
+    """Return the remote server's own reply inside an Amazon SES diagnostic, or the diagnostic.
+
+    SES writes "5.1.0 - Unknown address error 550-'<remote reply>'" and its
+    own category words would otherwise decide the reason.
+    """
+    if not diagnostic:
+        return diagnostic
+    match = SES_DIAGNOSTIC.match(diagnostic)
+    return match.group(1) if match else diagnostic
 
 
 def last_enhanced_status(text: str | None) -> str | None:

@@ -37,20 +37,27 @@ HEADER_START = re.compile(r"^(?:Return-Path|Received|Message-ID|Content-Type: me
 RECIPIENT_LINE = (
     # Postfix, qmail, Courier: "<user@example.com>: reason" or "<user@example.com>:"
     re.compile(r"^\s*<([^<>\s]+@[^<>\s]+)>\s*(?::|\.\.\.)?\s*(.*)$"),
+    # Sendmail V5 and transcripts: "554 <user@example.com>... Remote protocol error"
+    re.compile(r"^\s*(?:<<< )?[45]\d\d[ -]<([^<>\s]+@[^<>\s]+)>\.\.\.\s*(.*)$"),
     # Sendmail: "user@example.com... User unknown"
     re.compile(r"^\s*([^<>\s:]+@[^<>\s:]+?)\.\.\.\s*(.*)$"),
     # Exim, Gmail, Yahoo: the address alone on an indented line
     re.compile(r"^\s*(?:(?:failed )?recipient(?: address)?:\s*)?([^<>\s:;,()]+@[^<>\s:;,()]+?)\s*:?\s*$", re.IGNORECASE),
+    # Exchange 2000/2003: "user@example.com on Thu, 29 Apr 2007 16:51:51 -0500"
+    re.compile(r"^\s*([^<>\s:;,()]+@[^<>\s:;,()]+?) on (?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4}()"),
     # qmail-like and gateways: "user@example.com: reason"
     re.compile(r"^\s*([^<>\s:;,()]+@[^<>\s:;,()]+?):\s+(\S.*)$"),
 )
+# Sendmail session transcripts: the command whose reply was the first error.
+TRANSCRIPT_COMMAND = re.compile(r"^>>> (MAIL|RCPT|DATA|HELO|EHLO)\b.*\n(?:<<< [23]\d\d.*\n)*<<< [45]\d\d", re.IGNORECASE | re.MULTILINE)
 RCPT_TO = re.compile(r"RCPT TO:\s*<?([^<>\s]+@[^<>\s]+?)>?(?:\s|$)", re.IGNORECASE)
 REMOTE_HOST = re.compile(
     r"(?:remote host|host|server|mail server)\s+([A-Za-z0-9][A-Za-z0-9.\-]*\.[A-Za-z]{2,}|\[?\d{1,3}(?:\.\d{1,3}){3}\]?)",
     re.IGNORECASE,
 )
 SMTP_COMMAND = re.compile(
-    r"\b(?:after|in reply to|response to|smtp command:?)\s+(?:end of data|(RCPT|MAIL|DATA|HELO|EHLO|RSET|STARTTLS)\b)|-+smtp command (DATA|RCPT|MAIL)",
+    r"\b(?:after|in reply to|response to|smtp command:?)\s+(?:end of data|(RCPT|MAIL|DATA|HELO|EHLO|RSET|STARTTLS)\b)"
+    r"|-+smtp command (DATA|RCPT|MAIL)|(?:>>>|after) (HELO|EHLO)\b|after (initial connection|connection greeting)",
     re.IGNORECASE,
 )
 
@@ -78,20 +85,22 @@ def find_failures(notice: str, excluded: set[str]) -> list[RecipientFailure]:
     for index, line in enumerate(lines):
         found = match_recipient_line(line)
         if found and found[0].lower() not in excluded and not ROLE_ADDRESS.match(found[0]):
-            if not any(found[0].lower() == seen.lower() for _, seen, _ in starts):
-                starts.append((index, found[0], found[1]))
+            starts.append((index, found[0], found[1]))
     if not starts:
         found_rcpt = RCPT_TO.search(notice)
         if found_rcpt:
             return [build_failure(found_rcpt.group(1), notice)]
         return []
 
-    failures = []
+    # Every mention of an address ends the previous block. Notices in two
+    # languages, and Sendmail's transcript, mention an address again, so the
+    # blocks of one address are joined in order.
+    blocks: dict[str, tuple[str, list[str]]] = {}
     for position, (index, address, rest) in enumerate(starts):
         end = starts[position + 1][0] if position + 1 < len(starts) else len(lines)
         block = "\n".join([rest] + lines[index + 1 : end]).strip()
-        failures.append(build_failure(address, block))
-    return failures
+        blocks.setdefault(address.lower(), (address, []))[1].append(block)
+    return [build_failure(address, "\n".join(texts)) for address, texts in blocks.values()]
 
 
 def match_recipient_line(line: str) -> tuple[str, str] | None:
@@ -107,14 +116,29 @@ def match_recipient_line(line: str) -> tuple[str, str] | None:
 def build_failure(address: str, block: str) -> RecipientFailure:
     diagnostic = " ".join(block.split()) or None
     host = REMOTE_HOST.search(block)
-    command = SMTP_COMMAND.search(block)
+    command = None
+    transcript = TRANSCRIPT_COMMAND.search(block)
+    if transcript:
+        command = transcript.group(1).upper()
+    else:
+        mention = SMTP_COMMAND.search(block)
+        if mention:
+            command = command_name(mention)
     return RecipientFailure(
         recipient=address,
         smtp_code=find_reply_code(diagnostic),
         diagnostic=diagnostic,
         remote_mta=host.group(1).strip("[]") if host else None,
-        command=(command.group(1) or command.group(2) or "DATA").upper() if command else None,
+        command=command,
     )
+
+
+def command_name(match: re.Match[str]) -> str:
+    """Return the SMTP command an SMTP_COMMAND match names; "end of data" is DATA."""
+    if match.group(4):
+        return "CONN"
+    name = match.group(1) or match.group(2) or match.group(3)
+    return name.upper() if name else "DATA"
 
 
 def any_recipient(notice: str, excluded: set[str]) -> str | None:

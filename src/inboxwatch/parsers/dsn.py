@@ -32,6 +32,8 @@ class RecipientFailure:
     action: str | None = None
     # The SMTP command that the error reply was sent for (RCPT, DATA, MAIL, HELO), when stated.
     command: str | None = None
+    # The Diagnostic-Code type (`smtp`, `x-unix`, ...), lower-cased.
+    diagnostic_type: str | None = None
 
 
 def field_blocks(text: str) -> list[dict[str, str]]:
@@ -79,6 +81,13 @@ def strip_type(value: str | None) -> str | None:
     return TYPE_PREFIX.sub("", value).strip() or None
 
 
+def diagnostic_type(value: str | None) -> str | None:
+    """Return the type before the semicolon of a Diagnostic-Code field, lower-cased."""
+    if not value or ";" not in value:
+        return None
+    return value.split(";", 1)[0].strip().lower() or None
+
+
 def find_reply_code(text: str | None) -> int | None:
     """Return the SMTP reply code that a diagnostic text quotes, if any."""
     if not text:
@@ -94,7 +103,8 @@ def recipient_failures(blocks: list[dict[str, str]]) -> list[RecipientFailure]:
         recipient_field = block.get("final-recipient") or block.get("original-recipient")
         if not recipient_field:
             continue
-        diagnostic = strip_type(block.get("diagnostic-code"))
+        diagnostic_field = block.get("diagnostic-code")
+        diagnostic = strip_type(diagnostic_field)
         status_field = block.get("status", "")
         status_match = re.search(r"[245]\.\d{1,3}\.\d{1,3}", status_field)
         failures.append(
@@ -105,6 +115,7 @@ def recipient_failures(blocks: list[dict[str, str]]) -> list[RecipientFailure]:
                 diagnostic=diagnostic,
                 remote_mta=strip_type(block.get("remote-mta")),
                 action=(block.get("action") or "").split()[0].lower() if block.get("action") else None,
+                diagnostic_type=diagnostic_type(diagnostic_field),
             )
         )
     return failures

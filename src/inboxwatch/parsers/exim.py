@@ -44,7 +44,7 @@ SNIFF_LINES = 50
 # Exim's own timestamp (log_time_zone and millisecond log_selector options
 # add the zone and the fraction).
 EXIM_TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{3,6})?(?: [+-]\d{4})?) ")
-# "exim[pid]: " as syslog writes Exim's program tag ("exim4" on Debian).
+# "exim[pid]: " as syslog writes Exim's program tag, also with a suffix such as "exim4".
 EXIM_TAG = re.compile(r"(?:^|\s)exim[\w.-]*\[\d+\]: ")
 PROCESS_ID = re.compile(r"\[\d+\] ")
 # Message ids: 6-6-2 base-62 characters before Exim 4.97, 6-11-4 since.
@@ -77,12 +77,12 @@ FLAG_TYPES = {
 
 @dataclasses.dataclass(slots=True)
 class Message:
-    """What is known about one message between its arrival and "Completed".
+    """The state of one message between its arrival and "Completed".
 
     `hosts_tried` contains the addresses named on flagless lines since the
     last delivery line, such as "H=mx.example.com [192.0.2.1] Network
-    Error". A following "==" or "**" line without H= refers to them. `remote_deferred`
-    holds recipients deferred to a remote host.
+    Error". A following "==" or "**" line without H= refers to them.
+    `remote_deferred` contains the recipients deferred to a remote host.
     """
 
     message_id: str
@@ -120,7 +120,7 @@ def split_line(line: str) -> tuple[str | None, str]:
         tag = HOST_AND_TAG.match(rest)
         if tag is not None and tag.group(2).startswith("exim"):
             rest = rest[tag.end() :]
-    if timestamp is None or rest[:1].isdigit():
+    if timestamp is None or rest[4:5] == "-" and rest[:4].isdigit():
         match = EXIM_TIMESTAMP.match(rest)
         if match is not None:
             timestamp, rest = match.group(1), rest[match.end() :]
@@ -129,6 +129,16 @@ def split_line(line: str) -> tuple[str | None, str]:
         if pid is not None:
             rest = rest[pid.end() :]
     return timestamp, rest
+
+
+def host_address(host: re.Match[str]) -> str:
+    """Return the address of an `HOST_FIELD` match: the bracketed IP, or the name when there is none."""
+    if host.group(2):
+        return host.group(2)
+    name = host.group(1)
+    if name.startswith("[") and "]" in name:
+        return name[1 : name.index("]")]
+    return name
 
 
 def is_local_transport(transport: str) -> bool:
@@ -153,7 +163,8 @@ class EximLogParser:
 
     def feed(self, number: int, line: str) -> list[Any] | None:
         timestamp, rest = split_line(line)
-        match = MESSAGE_LINE.match(rest)
+        # Message ids have a hyphen after six characters; most other lines fail this cheap test.
+        match = MESSAGE_LINE.match(rest) if rest[6:7] == "-" else None
         if match is None:
             if line.strip():
                 self.counters["other_lines"] += 1
@@ -203,7 +214,7 @@ class EximLogParser:
     def note_hosts(self, message_id: str, body: str) -> None:
         host = HOST_FIELD.search(body)
         if host is not None:
-            self.message(message_id).hosts_tried.append(host.group(2) or host.group(1))
+            self.message(message_id).hosts_tried.append(host_address(host))
 
     # Events.
 
@@ -225,7 +236,7 @@ class EximLogParser:
 
         host = HOST_FIELD.search(fields)
         transport = TRANSPORT_FIELD.search(fields)
-        expired = event_type is EventType.BOUNCED and transport is None and RETRY_TIMEOUT in fields
+        expired = event_type is EventType.BOUNCED and RETRY_TIMEOUT in fields
         skip_reason = self.internal_reason(
             current, recipient, host, transport, tried, expired, event_type is EventType.DELIVERED
         )
@@ -256,7 +267,7 @@ class EximLogParser:
         delivered: bool,
     ) -> str | None:
         """Return why a delivery line is not an outbound delivery, or None when it is one."""
-        if expired:
+        if expired and transport is None:
             # "** addr: retry timeout exceeded" names no transport: it ends
             # the delivery whose deferrals came before.
             return None if recipient in current.remote_deferred else "local_expiries"
@@ -265,7 +276,7 @@ class EximLogParser:
         if "lmtp" in transport.group(1).lower():
             return "mailbox_deliveries"
         if host is not None:
-            return self.judge_hosts(current, [host.group(2) or host.group(1)])
+            return self.judge_hosts(current, [host_address(host)])
         if delivered:
             # A delivery over SMTP always names its host; without one the
             # message went to a file, a pipe or a mailbox.
@@ -346,8 +357,8 @@ class EximLogParser:
             sender=current.sender,
             message_id=current.header_message_id,
             queue_id=current.message_id,
-            relay_host=host.group(1) if host else None,
-            relay_ip=host.group(2) if host else None,
+            relay_host=host.group(1) if host and not host.group(1).startswith("[") else None,
+            relay_ip=host_address(host) if host and (host.group(2) or host.group(1).startswith("[")) else None,
             tenant=self.context.tenant,
             smtp_code=smtp_code,
             enhanced_status=enhanced,

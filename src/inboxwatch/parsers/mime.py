@@ -38,13 +38,35 @@ CHARSET_ALIASES = {
     "gbk": "gb18030",
 }
 
+JAPANESE_CODECS = ("iso2022_jp_ext", "euc_jp", "cp932")
+
 ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]")
 
 
 def parse_message(data: bytes) -> Message:
-    """Parse raw message bytes; a leading mbox `From ` line becomes the unixfrom."""
+    """Parse raw message bytes; a leading mbox `From ` line becomes the unixfrom.
+
+    Multipart bodies whose boundary the parser could not see are repaired
+    in place (see `repair_multipart`).
+    """
     data = data.lstrip(b"\r\n")
-    return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
+    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
+    repair_tree(message)
+    return message
+
+
+def repair_tree(message: Message) -> None:
+    """Re-split, in place, every part of `message` that is multipart in fact but not in the parse."""
+    if not message.is_multipart() and (
+        message.get_content_maintype() == "multipart" or (message.get("Content-Type") is None and has_mime_parts(message))
+    ):
+        repaired = repair_multipart(message)
+        if repaired is not message:
+            message.set_payload(repaired.get_payload())
+    if message.is_multipart():
+        for part in message.get_payload():
+            if isinstance(part, Message):
+                repair_tree(part)
 
 
 def parse_headers(text: str) -> Message:
@@ -63,8 +85,17 @@ def codec_for(charset: str | None) -> str:
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
-    """Decode `data` in `charset`, falling back to UTF-8 and then Latin-1."""
-    for codec in (codec_for(charset), "utf-8"):
+    """Decode `data` in `charset`, falling back to UTF-8 and then Latin-1.
+
+    Japanese mail software often labels EUC-JP or Shift_JIS text as
+    ISO-2022-JP (and the reverse), so a Japanese label that does not fit
+    is retried with the other Japanese encodings first.
+    """
+    codec = codec_for(charset)
+    candidates = [codec]
+    if codec in JAPANESE_CODECS:
+        candidates += [name for name in JAPANESE_CODECS if name != codec]
+    for codec in candidates + ["utf-8"]:
         try:
             return data.decode(codec)
         except (UnicodeDecodeError, LookupError):
@@ -114,10 +145,6 @@ def part_text(part: Message) -> str:
 
 def walk_leaves(message: Message) -> Iterator[Message]:
     """Yield the leaf parts in order, without entering message/* parts."""
-    if not message.is_multipart() and (
-        message.get_content_maintype() == "multipart" or (message.get("Content-Type") is None and has_mime_parts(message))
-    ):
-        message = repair_multipart(message)
     if message.is_multipart():
         payload = message.get_payload()
         if not isinstance(payload, list):
@@ -159,7 +186,7 @@ def repair_multipart(part: Message) -> Message:
     Some MTAs fold the Content-Type field without indenting the `boundary=`
     line, so the parser finds no boundary and keeps the body as one string.
     The boundary is recovered from that stray line or from the first
-    delimiter line in the body; without one the part is returned as it was.
+    delimiter line in the body. Without one, the part is returned as it was.
     """
     body = part.get_payload()
     if not isinstance(body, str):

@@ -7,8 +7,9 @@ import ipaddress
 import re
 from functools import lru_cache
 
-# "name[address]" as Postfix and Exim print a remote host in reply texts.
-HOST_WITH_ADDRESS = re.compile(r"\S+\[([0-9A-Fa-f.:]+)\]")
+# "[address]" as Postfix and Exim print a remote host ("mx.example[192.0.2.1]")
+# in reply texts. Starting at the bracket keeps the search fast.
+BRACKETED_ADDRESS = re.compile(r"\[([0-9A-Fa-f.:]+)\]")
 
 
 @lru_cache(maxsize=4096)

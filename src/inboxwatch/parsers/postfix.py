@@ -28,13 +28,21 @@ MAX_CARRIED_CHARS = 16 * BLOCK_CHARS
 # Characters of a block inspected to choose between scanning and line-by-line reading.
 SNIFF_CHARS = 4096
 
-# The start of every message `PostfixLogParser.handle` acts on, after the
-# "prog[pid]: " tag and an optional queue id. In scanned blocks, other lines
-# are skipped without running any Python code for them.
+# The start of every message that produces an event, changes a lifecycle or
+# is counted, after the "prog[pid]: " tag and an optional queue id. In
+# scanned blocks, other lines are skipped without running any Python code for
+# them. smtpd "client=" and pickup "uid=" are left out: cleanup's
+# "message-id=" follows them and starts the lifecycle just as well.
 INTERESTING_LINE = re.compile(
     r"\]: (?:([0-9A-Za-z]{5,%d}): )?"
-    r"(?:to=|from=|removed|message-id=|client=|uid=|reject:|milter-reject:|sender |postmaster )" % MAX_QUEUE_ID_LENGTH
+    r"(to=|from=|removed|message-id=|reject:|milter-reject:|sender |postmaster )" % MAX_QUEUE_ID_LENGTH
 )
+
+# Lines counted from the match alone, without parsing them.
+COUNTED_KEYWORDS = {
+    "reject:": "inbound_rejections",
+    "milter-reject:": "inbound_rejections",
+}
 
 # Lines of the input that `sniff` looks at.
 SNIFF_LINES = 50
@@ -80,6 +88,8 @@ def parse(stream: BinaryIO, context: ParseContext) -> Iterator[Any]:
     parser = PostfixLogParser(context)
     lines_before = 0
     for block in read_blocks(stream):
+        # NOTE: the form is chosen per block, so RFC 5424 lines inside a
+        # block that starts in the usual form are not read.
         if "]: " in block[:SNIFF_CHARS]:
             items = scan_block(parser, block, lines_before)
         else:
@@ -91,7 +101,10 @@ def parse(stream: BinaryIO, context: ParseContext) -> Iterator[Any]:
 
 def feed_block(parser: PostfixLogParser, block: str, lines_before: int) -> list[Any]:
     items: list[Any] = []
-    for offset, line in enumerate(block.split("\n")[:-1], start=1):
+    lines = block.split("\n")
+    if not lines[-1]:
+        lines.pop()
+    for offset, line in enumerate(lines, start=1):
         found = parser.feed(lines_before + offset, line)
         if found:
             items.extend(found)
@@ -115,7 +128,8 @@ def split_matched_line(block: str, line_start: int, line: str, match: re.Match[s
     if line[3:4] == " " and line[15:16] == " ":
         timestamp = line[:15]
     elif line[4:5] == "-":
-        timestamp = line[: line.find(" ")]
+        # ISO 8601 with a "T" or a space: everything before the host name.
+        timestamp = line[: block.rfind(" ", line_start, program_start - 1) - line_start]
     else:
         return None
     queue_id = match.group(1)
@@ -141,7 +155,12 @@ def scan_block(parser: PostfixLogParser, block: str, lines_before: int) -> list[
     counted_to = 0
     resume_at = resolve_pending(parser, block, 0, lines_before, items)
 
+    counters = parser.counters
     for match in INTERESTING_LINE.finditer(block, resume_at):
+        counter = COUNTED_KEYWORDS.get(match.group(2))
+        if counter is not None:
+            counters[counter] += 1
+            continue
         line_start = block.rfind("\n", 0, match.start()) + 1
         if line_start < resume_at:
             continue
@@ -149,6 +168,9 @@ def scan_block(parser: PostfixLogParser, block: str, lines_before: int) -> list[
         counted_to = line_start
         number = lines_before + newlines_seen + 1
         line_end = line_end_at(block, match.end())
+        if apply_bookkeeping(parser, block, line_start, line_end, match):
+            resume_at = line_end + 1
+            continue
         line = block[line_start:line_end]
         parts = split_matched_line(block, line_start, line, match)
         if parts is None:
@@ -160,6 +182,29 @@ def scan_block(parser: PostfixLogParser, block: str, lines_before: int) -> list[
         # A second match inside the same line (reply text can contain "]: ") is skipped.
         resume_at = resolve_pending(parser, block, line_end + 1, number, items)
     return items
+
+
+def apply_bookkeeping(parser: PostfixLogParser, block: str, line_start: int, line_end: int, match: re.Match[str]) -> bool:
+    """Apply qmgr "removed" and cleanup "message-id=" lines straight from the match; return False for other lines.
+
+    These two kinds are about half of the lines worth reading, and need
+    neither the timestamp nor a full split.
+    """
+    queue_id = match.group(1)
+    keyword = match.group(2)
+    if queue_id is None or queue_id == "NOQUEUE" or keyword not in ("removed", "message-id="):
+        return False
+    bracket = block.rfind("[", line_start, match.start())
+    if keyword == "removed":
+        daemon = block[block.rfind("/", line_start, bracket) + 1 : bracket]
+        if line_end != match.end() or daemon not in ("qmgr", "postsuper"):
+            return False
+        parser.close(queue_id)
+        return True
+    if block[bracket - 8 : bracket] != "/cleanup":
+        return False
+    parser.note_message_id(queue_id, block[match.start(2) : line_end])
+    return True
 
 
 def line_end_at(block: str, position: int) -> int:

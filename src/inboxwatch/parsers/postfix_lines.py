@@ -33,19 +33,15 @@ DELIVERY_AGENTS = frozenset({"smtp", "lmtp", "local", "virtual", "pipe", "error"
 # deliveries are never outbound, whatever host their relay field names.
 MAILBOX_AGENTS = frozenset({"lmtp", "local", "virtual", "pipe", "discard"})
 
-# The reply in parentheses may lack its closing parenthesis when a log
-# pipeline truncated the line.
-STATUS_LINE = re.compile(
-    r"to=<?([^,>]*)>?, (?:orig_to=<?([^,>]*)>?, )?relay=([^,\s]+),(.*?) status=([\w-]+)(?: \((.*?)\)?)?\s*$"
-)
+# The fields before "delay=" of a delivery status message. The rest is
+# split with string searches, because regex scanning of the long reply text
+# costs several times more.
+STATUS_HEAD = re.compile(r"to=<?([^,>]*)>?, (?:orig_to=<?([^,>]*)>?, )?relay=([^,\s]+),")
+STATUS_FIELD = " status="
 DSN_FIELD = re.compile(r" dsn=(\d\.\d{1,3}\.\d{1,3})")
 QMGR_FROM = re.compile(r"from=<([^>]*)>, size=(\d+), nrcpt=(\d+)")
 QMGR_EXPIRED_FROM = re.compile(r"from=<([^>]*)>")
 MESSAGE_ID = re.compile(r"message-id=<?([^>\s]*)>?")
-RELAY_FIELD = re.compile(r"([^\[\]]*)\[([^\]]*)\](?::(\d+))?$")
-# The remote reply inside the parentheses: "host NAME[IP] said: 550 5.1.1 ...".
-REPLY_CODE = re.compile(r"said: ([2-5]\d\d)[ -]")
-BARE_REPLY_CODE = re.compile(r"([2-5]\d\d)[ -]")
 # An instance's syslog name such as "postfix-192.0.2.10": multi-instance
 # setups often name each instance after the address it sends from.
 INSTANCE_ADDRESS = re.compile(r"-([0-9.]+|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*)$")
@@ -100,7 +96,8 @@ def split_postfix_line(line: str) -> PostfixLine | None:
         if bracket < 0:
             return None
         program = line[program_start:bracket]
-        timestamp = line[:15] if line[3] == " " else line[: line.find(" ")]
+        # The timestamp is everything before the host name.
+        timestamp = line[: line.rfind(" ", 0, program_start - 1)]
         message = line[tag_end + 3 :]
     else:
         prefix = split_prefix(line)
@@ -136,43 +133,73 @@ def instance_address(instance: str) -> str | None:
 
 def parse_relay(relay: str) -> Relay:
     """Split "name[ip]:port" (or "none", "local", "private/dovecot-lmtp") into its parts."""
-    match = RELAY_FIELD.match(relay)
-    if match is None:
+    open_at = relay.find("[")
+    close_at = relay.find("]", open_at + 1)
+    if open_at < 0 or close_at < 0:
         return Relay(relay, None, None)
-    host, inside, port = match.groups()
+    inside = relay[open_at + 1 : close_at]
+    port = relay[close_at + 2 :] if relay.startswith(":", close_at + 1) else None
     # Unix-domain sockets appear in the brackets: "sub1.example.com[private/dovecot-lmtp]".
     ip = None if "/" in inside else inside
-    return Relay(host or None, ip, port)
+    return Relay(relay[:open_at] or None, ip, port)
 
 
 def parse_status(rest: str) -> StatusLine | None:
-    """Parse "to=<...>, relay=..., ..., status=... (reply)"; None when a field is missing."""
-    match = STATUS_LINE.match(rest)
-    if match is None:
+    """Parse "to=<...>, relay=..., ..., status=... (reply)"; None when a field is missing.
+
+    The reply in parentheses may lack its closing parenthesis when a log
+    pipeline truncated the line.
+    """
+    head = STATUS_HEAD.match(rest)
+    if head is None:
         return None
-    recipient, original, relay, middle, status, reply = match.groups()
-    dsn = DSN_FIELD.search(middle)
+    status_at = rest.find(STATUS_FIELD, head.end() - 1)
+    if status_at < 0:
+        return None
+    status_start = status_at + len(STATUS_FIELD)
+    status_end = rest.find(" ", status_start)
+    if status_end < 0:
+        status_end = len(rest)
+    status = rest[status_start:status_end].rstrip()
+    if not status.replace("-", "").isalnum():
+        return None
+    reply = None
+    if rest.startswith(" (", status_end):
+        reply = rest[status_end + 2 :].rstrip()
+        if reply.endswith(")"):
+            reply = reply[:-1]
+
+    recipient, original, relay = head.groups()
+    dsn = DSN_FIELD.search(rest, head.end() - 1, status_at + 1)
     relay_parts = parse_relay(relay)
     return StatusLine(
-        recipient=recipient,
-        original_recipient=original or None,
-        relay=relay,
-        relay_host=relay_parts.host,
-        relay_ip=relay_parts.ip,
-        relay_port=relay_parts.port,
-        enhanced_status=dsn.group(1) if dsn else None,
-        status=status,
-        reply=reply,
-        smtp_code=reply_code(reply),
+        recipient,
+        original or None,
+        relay,
+        relay_parts.host,
+        relay_parts.ip,
+        relay_parts.port,
+        dsn.group(1) if dsn else None,
+        status,
+        reply,
+        reply_code(reply),
     )
 
 
 def reply_code(reply: str | None) -> int | None:
-    """Return the SMTP reply code quoted in a status line's parenthesised text."""
+    """Return the SMTP reply code quoted in a status line's parenthesised text.
+
+    smtp(8) writes "host NAME[IP] said: 550 ...", and other agents may
+    start the text with the code.
+    """
     if not reply:
         return None
-    match = REPLY_CODE.search(reply) or BARE_REPLY_CODE.match(reply)
-    return int(match.group(1)) if match else None
+    marker_at = reply.find("said: ")
+    start = marker_at + 6 if marker_at >= 0 else 0
+    code = reply[start : start + 3]
+    if code.isdigit() and code[0] in "2345" and reply[start + 3 : start + 4] in (" ", "-", ""):
+        return int(code)
+    return None
 
 
 def is_null_mx(status: StatusLine) -> bool:

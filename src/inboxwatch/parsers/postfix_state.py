@@ -26,7 +26,7 @@ from inboxwatch.classify.bounce import classify
 from inboxwatch.model.events import DeliveryEvent, EventType
 from inboxwatch.model.records import Rejected
 from inboxwatch.parsers.base import ParseContext, reject
-from inboxwatch.parsers.mta import HOST_WITH_ADDRESS, is_internal_address, make_event_id
+from inboxwatch.parsers.mta import BRACKETED_ADDRESS, is_internal_address, make_event_id
 from inboxwatch.parsers.postfix_lines import (
     DELIVERY_AGENTS,
     MAILBOX_AGENTS,
@@ -73,9 +73,12 @@ class Lifecycle:
     queue_id: str
     sender: str | None = None
     message_id: str | None = None
-    queued_at: datetime | None = None
+    queued_timestamp: str | None = None
     queued_line: str | None = None
     recipient_count: int | None = None
+    # The queue id of the message this one reports on, when bounce(8)
+    # created it as a delivery status notification.
+    notification_for: str | None = None
     sent_emitted: bool = False
     deferred: dict[str, StatusLine] = dataclasses.field(default_factory=dict)
 
@@ -167,8 +170,8 @@ class PostfixLogParser:
             self.start(queue_id)
         elif daemon == "postsuper" and body == "removed":
             return self.close(queue_id)
-        elif daemon == "bounce" and "notification:" in body:
-            self.counters["bounce_notifications"] += 1
+        elif daemon == "bounce" and "notification: " in body:
+            self.note_notification(queue_id, body)
         return None
 
     # Lifecycle bookkeeping.
@@ -191,19 +194,26 @@ class PostfixLogParser:
         again belongs to a new message whose "removed" line was not logged.
         """
         current = self.open.get(queue_id)
-        if current is not None and current.queued_at is not None:
+        if current is not None and current.queued_timestamp is not None:
             del self.open[queue_id]
             self.counters["reused_queue_ids"] += 1
         self.lifecycle(queue_id)
 
     def note_message_id(self, queue_id: str, body: str) -> None:
         current = self.open.get(queue_id)
-        if current is not None and current.queued_at is not None:
+        if current is not None and current.queued_timestamp is not None:
             # cleanup runs before qmgr, so this is a new message under a reused id.
             del self.open[queue_id]
             self.counters["reused_queue_ids"] += 1
         match = MESSAGE_ID.match(body)
         self.lifecycle(queue_id).message_id = (match.group(1) or None) if match else None
+
+    def note_notification(self, queue_id: str, body: str) -> None:
+        """Link a DSN to its message: "sender non-delivery notification: NEWID" names the DSN's queue id."""
+        self.counters["bounce_notifications"] += 1
+        notification_id = body.rsplit(": ", 1)[1].strip()
+        if notification_id.isalnum():
+            self.lifecycle(notification_id).notification_for = queue_id
 
     def queue(self, line: str, parts: PostfixLine) -> None:
         match = QMGR_FROM.match(parts.body)
@@ -212,10 +222,12 @@ class PostfixLogParser:
         current = self.lifecycle(parts.queue_id)
         # qmgr logs "from=..., nrcpt=" again each time a deferred message
         # returns to the active queue; the first time is when it was queued.
-        if current.queued_at is None:
+        if current.queued_timestamp is None:
             current.sender = match.group(1)
             current.recipient_count = int(match.group(3))
-            current.queued_at = self.times.read(parts.timestamp)
+            # Converted only if the message is sent out, which most are not
+            # on a server that also receives mail.
+            current.queued_timestamp = parts.timestamp
             current.queued_line = line
         return None
 
@@ -230,6 +242,11 @@ class PostfixLogParser:
         queue_id = parts.queue_id
         if queue_id is None or not is_queue_id(queue_id):
             return [self.reject("delivery status line without a queue id", line, number)]
+        if parts.daemon in MAILBOX_AGENTS:
+            # Checked before the fields are parsed, because on a server
+            # that also receives mail these are many of the status lines.
+            self.counters["mailbox_deliveries"] += 1
+            return None
         status = parse_status(parts.body)
         if status is None:
             return [self.reject("delivery status line invalid: expected to=<...>, relay=..., status=...", line, number)]
@@ -239,7 +256,7 @@ class PostfixLogParser:
             # similar: no message was delivered.
             self.counters["status_" + status.status] += 1
             return None
-        skip_reason = self.internal_reason(parts.daemon, parts.instance, status)
+        skip_reason = self.internal_reason(parts.instance, status)
         if skip_reason is not None:
             self.counters[skip_reason] += 1
             return None
@@ -257,20 +274,22 @@ class PostfixLogParser:
         items.append(self.delivery_event(event_type, current, status, time, line))
         return items
 
-    def internal_reason(self, daemon: str, instance: str, status: StatusLine) -> str | None:
-        """Return why a status line is not an outbound delivery, or None when it is one."""
-        if daemon in MAILBOX_AGENTS:
-            return "mailbox_deliveries"
-        if status.relay_ip is None:
+    def internal_reason(self, instance: str, status: StatusLine) -> str | None:
+        """Return why an SMTP status line is not an outbound delivery, or None when it is one."""
+        address = status.relay_ip
+        if address is None:
             # relay=none: nothing was sent, unless the domain has a null MX
-            # (RFC 7505) or the reply names the remote host that failed
+            # (RFC 7505) or the reply names the host that failed
             # ("delivery temporarily suspended: connect to mx[ip]:25 ...").
-            if is_null_mx(status) or (status.reply and HOST_WITH_ADDRESS.search(status.reply)):
+            if is_null_mx(status):
                 return None
-            return "routing_failures"
-        if is_internal_address(status.relay_ip, self.context.local_addresses):
+            named = BRACKETED_ADDRESS.search(status.reply) if status.reply else None
+            if named is None:
+                return "routing_failures"
+            address = named.group(1)
+        if is_internal_address(address, self.context.local_addresses):
             return "internal_hops"
-        if status.relay_ip == instance_address(instance):
+        if address == instance_address(instance):
             return "internal_hops"
         return None
 
@@ -279,15 +298,23 @@ class PostfixLogParser:
         origin = current.queued_line or line
         return DeliveryEvent(
             type=EventType.SENT,
-            time=current.queued_at or time,
+            time=self.times.read(current.queued_timestamp) if current.queued_timestamp else time,
             source=KIND,
             event_id=make_event_id(KIND, "sent", current.queue_id, origin),
             sender=current.sender,
             message_id=current.message_id,
             queue_id=current.queue_id,
             tenant=self.context.tenant,
-            extra={"recipient_count": current.recipient_count} if current.recipient_count is not None else {},
+            extra=self.lifecycle_extra(current),
         )
+
+    def lifecycle_extra(self, current: Lifecycle) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if current.recipient_count is not None:
+            extra["recipient_count"] = current.recipient_count
+        if current.notification_for is not None:
+            extra["notification_for"] = current.notification_for
+        return extra
 
     def delivery_event(
         self, event_type: EventType, current: Lifecycle, status: StatusLine, time: datetime | None, line: str
@@ -299,6 +326,8 @@ class PostfixLogParser:
         extra: dict[str, Any] = {}
         if status.original_recipient:
             extra["original_recipient"] = status.original_recipient
+        if current.notification_for is not None:
+            extra["notification_for"] = current.notification_for
         return DeliveryEvent(
             type=event_type,
             time=time,

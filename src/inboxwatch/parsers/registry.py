@@ -23,6 +23,9 @@ PARSER_MODULES = (
     "inboxwatch.parsers.dmarc_failure",
     "inboxwatch.parsers.tlsrpt",
     "inboxwatch.parsers.bounce",
+    "inboxwatch.parsers.snds",
+    "inboxwatch.parsers.snds_status",
+    "inboxwatch.parsers.postmaster",
 )
 
 

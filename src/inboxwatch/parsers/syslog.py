@@ -6,7 +6,8 @@ Three prefix forms are read:
   timestamp has no year and no zone, so `TimestampReader` infers the year from
   `ParseContext.reference_time` and applies `ParseContext.timezone`.
 * ISO 8601 (rsyslog ``RSYSLOG_FileFormat``, journald short-iso):
-  ``2024-01-02T03:04:05.123456+01:00 host prog[pid]: msg``.
+  ``2024-01-02T03:04:05.123456+01:00 host prog[pid]: msg``, also with a
+  space in place of the ``T``.
 * RFC 5424: ``<pri>1 timestamp host app procid msgid structured-data msg``
   (section 6), with ``-`` for an absent field.
 
@@ -93,7 +94,7 @@ def split_prefix(line: str) -> SyslogPrefix | None:
         timestamp, rest_start = "%s  %s %s" % (month, day, clock), loose.end()
     elif line[:2] == "1 ":
         return split_rfc5424(line)
-    elif len(line) > 20 and line[4] == "-" and line[10] == "T":
+    elif len(line) > 20 and line[4] == "-" and line[10] in "T ":
         rest_start = line.find(" ", 19) + 1
         if rest_start <= 0:
             return None

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from inboxwatch.alerting.engine import AppliedOutcome, apply_signals
-from inboxwatch.alerting.routing import Route
+from inboxwatch.alerting.engine import KEEP_FIRING_ANNOTATION, AppliedOutcome, apply_signals
 from inboxwatch.analysis.rules import Levels, ThresholdRule
 from inboxwatch.analysis.thresholds import evaluate, evaluation_times, minute_floor
 from inboxwatch.config.models import Config, RuleSettings
-from inboxwatch.model.alerts import Alert
+from inboxwatch.model.alerts import Alert, Signal
+from inboxwatch.service.alert_policy import alert_policy
+from inboxwatch.service.anomalies import anomaly_signals
+from inboxwatch.service.reputation import reputation_signals
 from inboxwatch.store.cursors import get_cursor, set_cursor
 
 log = logging.getLogger(__name__)
@@ -31,24 +32,30 @@ CURSOR_NAME = "evaluations"
 
 @dataclasses.dataclass(frozen=True)
 class EvaluationSummary:
-    """The result of one evaluation: the number of signals and the alerts that changed, by decision."""
+    """The result of one evaluation: the number of signals, the alerts that changed, and the outbox rows written."""
 
     at: datetime
     signals: int
     outcomes: tuple[AppliedOutcome, ...]
+    notifications: int = 0
 
     def alerts(self, decision: str) -> list[Alert]:
-        """Return the alerts whose outcome was `decision` (fired, resolved, escalated, repeated, ...)."""
+        """Return the alerts whose outcome was `decision` (fired, resolved, raised, flapping, ...)."""
         return [item.alert for item in self.outcomes if item.outcome.decision == decision and item.alert is not None]
-
-    @property
-    def notifications(self) -> int:
-        return sum(item.notifications for item in self.outcomes)
 
 
 def threshold_rules(config: Config) -> list[ThresholdRule]:
     """Build the enabled threshold rules of `config`."""
     return [threshold_rule(name, settings) for name, settings in config.enabled_rules().items()]
+
+
+def with_keep_firing(signal: Signal, keep_firing: dict[str, timedelta]) -> Signal:
+    """Add the rule's `keep_firing_for` to the signal's annotations, where the alert engine reads it."""
+    duration = keep_firing.get(signal.rule)
+    if not duration:
+        return signal
+    annotations = {**signal.annotations, KEEP_FIRING_ANNOTATION: duration.total_seconds()}
+    return dataclasses.replace(signal, annotations=annotations)
 
 
 def threshold_rule(name: str, settings: RuleSettings) -> ThresholdRule:
@@ -63,25 +70,11 @@ def threshold_rule(name: str, settings: RuleSettings) -> ThresholdRule:
         group_by=tuple(settings.group_by),
         use_wilson=settings.use_wilson,
         wilson_z=settings.wilson_z,
+        exit_level=settings.resolve_below if settings.direction == "above" else settings.resolve_above,
         provider_levels={
             provider.value: Levels(levels.warning, levels.critical) for provider, levels in settings.providers.items()
         },
     )
-
-
-def alert_routes(config: Config) -> list[Route]:
-    """Build the routes of `config`, named by their position in the file (`routes[0]`, ...)."""
-    return [
-        Route(
-            name="routes[%d]" % index,
-            channels=tuple(settings.channels),
-            match=dict(settings.match),
-            match_re={label: re.compile(pattern) for label, pattern in settings.match_re.items()},
-            repeat_interval=settings.repeat_interval,
-            continue_=settings.continue_,
-        )
-        for index, settings in enumerate(config.routes)
-    ]
 
 
 def run_evaluation(engine: sa.Engine, config: Config, now: datetime, *, notify: bool = True) -> EvaluationSummary:
@@ -93,19 +86,19 @@ def run_evaluation(engine: sa.Engine, config: Config, now: datetime, *, notify: 
     """
     at = minute_floor(now)
     rules = threshold_rules(config)
-    routes = alert_routes(config)
-    channels = [channel.name for channel in config.channels] if notify else []
-    if not notify:
-        routes = [dataclasses.replace(route, channels=()) for route in routes]
+    policy = alert_policy(config, notify=notify)
+    keep_firing = {name: settings.keep_firing_for for name, settings in config.enabled_rules().items()}
 
     with engine.begin() as conn:
-        signals = evaluate(conn, rules, at)
-        outcomes = apply_signals(conn, signals, now=at, routes=routes, all_channels=channels)
+        signals = [with_keep_firing(signal, keep_firing) for signal in evaluate(conn, rules, at)]
+        signals += anomaly_signals(conn, config.anomaly, at)
+        signals += reputation_signals(conn, config, at)
+        result = apply_signals(conn, signals, now=at, policy=policy)
         last = get_cursor(conn, CURSOR_NAME)
         if last is None or at > last:
             set_cursor(conn, CURSOR_NAME, at)
 
-    summary = EvaluationSummary(at, len(signals), tuple(outcomes))
+    summary = EvaluationSummary(at, len(signals), result.outcomes, result.notifications)
     log.info(
         "evaluated %d rules at %s: %d signals, %d fired, %d resolved, %d notifications",
         len(rules),

@@ -39,7 +39,7 @@ RecordHandler = Callable[[sa.Connection, Sequence[Any], RecordContext], None]
 
 # Modules that define `RECORD_HANDLERS`, a mapping of record type to handler,
 # loaded on first use. A module not written yet is skipped.
-HANDLER_MODULES: tuple[str, ...] = ("inboxwatch.service.reports",)
+HANDLER_MODULES: tuple[str, ...] = ("inboxwatch.service.reports", "inboxwatch.service.reputation_records")
 
 _handlers: dict[type, RecordHandler] = {}
 

@@ -1,4 +1,4 @@
-"""The long-running service: log followers, folder watchers, rule evaluation and the outbox sender.
+"""The long-running service: log followers, folder and mailbox watchers, rule evaluation, report checks and the outbox sender.
 
 Each worker runs in its own thread and checks one shared stop event, so a
 SIGTERM or SIGINT lets every worker write what it has buffered before the
@@ -8,10 +8,11 @@ process exits. Everything accepted before the stop is in the database.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -19,15 +20,22 @@ import sqlalchemy as sa
 from inboxwatch.config.models import Config
 from inboxwatch.notify.channels import build_channels
 from inboxwatch.notify.sender import OutboxSender
+from inboxwatch.service.delivery_alerts import DeliveryAlerts
 from inboxwatch.service.evaluate import catch_up, run_evaluation
 from inboxwatch.service.folders import FolderWatcher
 from inboxwatch.service.follower import LogFollower
 from inboxwatch.service.ingest import IngestOptions
+from inboxwatch.service.mailbox_watchers import ImapWatcher, MaildirWatcher, imap_account
+from inboxwatch.service.report_checks import run_report_checks_loop
+from inboxwatch.sources.mailboxes import MaildirPoller
 from inboxwatch.store.retention import apply_retention
 
 log = logging.getLogger(__name__)
 
 RETENTION_INTERVAL = timedelta(hours=6)
+
+# A worker from a higher layer (the HTTP server), run until the stop event is set.
+Worker = Callable[[threading.Event], None]
 
 
 def utc_now() -> datetime:
@@ -45,10 +53,18 @@ def ingest_options(config: Config, tenant: str | None = None) -> IngestOptions:
 class Service:
     """Runs every configured worker until `stop` is set."""
 
-    def __init__(self, engine: sa.Engine, config: Config, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        config: Config,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        extra_workers: Sequence[tuple[str, Worker]] = (),
+    ) -> None:
         self.engine = engine
         self.config = config
         self.clock = clock
+        self.extra_workers = tuple(extra_workers)
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
 
@@ -65,9 +81,25 @@ class Service:
                 stop=self.stop, clock=self.clock,
             )
             self._spawn("watch %s" % folder.path, watcher.run)
+        for maildir in self.config.sources.maildirs:
+            poller = MaildirPoller(maildir.path, processed_folder=maildir.processed_folder, failed_folder=maildir.failed_folder)
+            maildir_watcher = MaildirWatcher(
+                self.engine, poller, kind=maildir.kind, options=ingest_options(self.config, maildir.tenant),
+                stop=self.stop, clock=self.clock, poll_interval=maildir.poll_interval.total_seconds(),
+            )
+            self._spawn("maildir %s" % maildir.path, maildir_watcher.run)
+        for imap in self.config.sources.imap:
+            imap_watcher = ImapWatcher(
+                self.engine, imap_account(imap), kind=imap.kind, options=ingest_options(self.config, imap.tenant),
+                stop=self.stop, clock=self.clock, poll_interval=imap.poll_interval.total_seconds(),
+            )
+            self._spawn("imap %s@%s" % (imap.username, imap.host), imap_watcher.run)
+        self._spawn("report checks", functools.partial(run_report_checks_loop, self.engine, self.config, self.stop, self.clock))
         self._spawn("evaluate", self._evaluate_loop)
         self._spawn("notify", self._notify_loop)
         self._spawn("retention", self._retention_loop)
+        for name, worker in self.extra_workers:
+            self._spawn(name, functools.partial(worker, self.stop))
         log.info("service started: %d workers", len(self.threads))
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
@@ -97,7 +129,7 @@ class Service:
 
     def _notify_loop(self) -> None:
         channels = build_channels(self.config.channels, self.clock)
-        sender = OutboxSender(self.engine, channels, self.clock)
+        sender = OutboxSender(self.engine, channels, self.clock, observer=DeliveryAlerts(self.engine, self.config))
         stop = asyncio.Event()
 
         async def main() -> None:
@@ -128,9 +160,9 @@ class Service:
         log.info("service stopped")
 
 
-def run_service(engine: sa.Engine, config: Config) -> None:
+def run_service(engine: sa.Engine, config: Config, extra_workers: Sequence[tuple[str, Worker]] = ()) -> None:
     """Start the service and block until SIGTERM or SIGINT, then stop cleanly."""
-    service = Service(engine, config)
+    service = Service(engine, config, extra_workers=extra_workers)
 
     def request_stop(signum: int, _frame) -> None:
         log.info("received %s; stopping", signal.Signals(signum).name)

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class WebhookOutcome:
-    """What one payload produced. `malformed_reason` is set when nothing in it could be read."""
+    """The result of one payload. `malformed_reason` is set when nothing in it could be read."""
 
     summary: InputSummary
     malformed_reason: str | None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import logging
 import os
 import sys
@@ -16,6 +17,7 @@ from inboxwatch.errors import ParseError
 from inboxwatch.model.records import Rejected
 from inboxwatch.parsers.base import SNIFF_BYTES, ParseContext, ParseOutcome, ParserSpec
 from inboxwatch.parsers.gunzip import open_gunzip
+from inboxwatch.parsers.jsoninput import sniff_json_head
 from inboxwatch.parsers.registry import detect, get_parser
 
 log = logging.getLogger(__name__)
@@ -99,12 +101,34 @@ def choose_parser(head: bytes, name: str, kind: str | None) -> ParserSpec:
         raise ParseError("empty input: nothing to parse", source=name)
     spec = detect(head, name)
     if spec is None:
+        if sniff_json_head(head):
+            # A JSON body no ESP parser claims is most often a broken one:
+            # say where the JSON breaks rather than that the format is unknown.
+            raise unrecognised_json_error(head, name)
         raise ParseError(
             "unrecognised format: not a known log, event payload or report; "
             "pass --kind to name the format",
             source=name,
         )
     return spec
+
+
+def unrecognised_json_error(head: bytes, name: str) -> ParseError:
+    try:
+        json.loads(head.decode("utf-8-sig", errors="replace"))
+    except json.JSONDecodeError as exc:
+        if len(head) < SNIFF_BYTES or exc.pos < len(head) - 1:
+            return ParseError(
+                "invalid JSON: %s (column %d); pass --kind to name the format if the body is complete"
+                % (exc.msg, exc.colno),
+                source=name,
+                line=exc.lineno,
+            )
+    return ParseError(
+        "unrecognised JSON payload: no known ESP's event fields (such as eventType, event, RecordType, msys); "
+        "pass --kind to name the format",
+        source=name,
+    )
 
 
 def open_for_parsing(path: str, kind: str | None = None) -> tuple[ParserSpec, BinaryIO]:

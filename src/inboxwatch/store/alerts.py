@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from inboxwatch.errors import InboxwatchError
 from inboxwatch.model.alerts import OPEN_STATES, Alert, AlertState, Severity
+from inboxwatch.store.alert_snapshots import escalation_from_json, escalation_to_json, route_from_json, route_to_json
 from inboxwatch.store.db import as_utc
 from inboxwatch.store.outbox import PENDING
 from inboxwatch.store.schema import alert_history as history_table
@@ -31,7 +32,28 @@ SUMMARY_KEY = "summary"
 CHANNELS_KEY = "channels"
 REPEAT_KEY = "repeat_interval_seconds"
 ROUTES_KEY = "routes"
-OWN_KEYS = (SUMMARY_KEY, CHANNELS_KEY, REPEAT_KEY, ROUTES_KEY)
+ROUTE_SNAPSHOTS_KEY = "route_snapshots"
+CLEAR_SINCE_KEY = "clear_since"
+STATE_CHANGES_KEY = "state_changes"
+FLAPPING_KEY = "flapping"
+SILENCED_KEY = "silenced_by"
+INHIBITED_KEY = "inhibited_by"
+ESCALATION_KEY = "escalation"
+ESCALATION_LEVEL_KEY = "escalation_level"
+OWN_KEYS = (
+    SUMMARY_KEY,
+    CHANNELS_KEY,
+    REPEAT_KEY,
+    ROUTES_KEY,
+    ROUTE_SNAPSHOTS_KEY,
+    CLEAR_SINCE_KEY,
+    STATE_CHANGES_KEY,
+    FLAPPING_KEY,
+    SILENCED_KEY,
+    INHIBITED_KEY,
+    ESCALATION_KEY,
+    ESCALATION_LEVEL_KEY,
+)
 
 
 class AlertNotFoundError(InboxwatchError):
@@ -222,20 +244,17 @@ def acknowledge(conn: sa.Connection, alert_id: int, by: str, note: str | None, n
 def resolve_manually(conn: sa.Connection, alert_id: int, by: str, note: str | None, now: datetime) -> Alert:
     """Resolve an open alert by hand; a breach that goes on opens a new alert at the next evaluation.
 
-    An alert that had fired sends a `resolved` notification; a pending one
-    resolves quietly. Raises AlertNotFoundError for an unknown id and
-    AlertStateError for an alert already resolved.
+    The resolve is notified with the alert's group at the next evaluation,
+    if the group had notified it as firing; a pending alert resolves
+    quietly. Raises AlertNotFoundError for an unknown id and AlertStateError
+    for an alert already resolved.
     """
     alert = require_alert(conn, alert_id)
     if alert.state not in OPEN_STATES:
         raise AlertStateError("cannot resolve alert %d: it is already %s" % (alert_id, alert.state.value))
-    changed = alert.replace(state=AlertState.RESOLVED, resolved_at=now)
-    if alert.fired_at is not None:
-        changed = changed.replace(last_notified_at=now)
+    changed = alert.replace(state=AlertState.RESOLVED, resolved_at=now, clear_since=None, flapping=False)
     update_if_state(conn, changed, expected=alert.state)
     record_transition(conn, alert_id, now, alert.state, AlertState.RESOLVED, note, actor=by)
-    if alert.fired_at is not None:
-        enqueue_notifications(conn, changed, "resolved", now)
     log.info("alert %d resolved by %s", alert_id, by)
     return changed
 
@@ -265,6 +284,14 @@ def alert_values(alert: Alert) -> dict[str, Any]:
     annotations[CHANNELS_KEY] = list(alert.channels)
     annotations[ROUTES_KEY] = list(alert.routes)
     annotations[REPEAT_KEY] = alert.repeat_interval.total_seconds() if alert.repeat_interval else None
+    annotations[ROUTE_SNAPSHOTS_KEY] = [route_to_json(route) for route in alert.route_snapshots]
+    annotations[CLEAR_SINCE_KEY] = iso(alert.clear_since)
+    annotations[STATE_CHANGES_KEY] = [iso(change) for change in alert.state_changes]
+    annotations[FLAPPING_KEY] = alert.flapping
+    annotations[SILENCED_KEY] = list(alert.silenced_by)
+    annotations[INHIBITED_KEY] = list(alert.inhibited_by)
+    annotations[ESCALATION_KEY] = escalation_to_json(alert.escalation)
+    annotations[ESCALATION_LEVEL_KEY] = alert.escalation_level
     return {
         "fingerprint": alert.fingerprint,
         "rule": alert.rule,
@@ -313,6 +340,14 @@ def alert_from_row(row: Mapping[str, Any]) -> Alert:
         channels=tuple(annotations.get(CHANNELS_KEY) or ()),
         repeat_interval=timedelta(seconds=repeat_seconds) if repeat_seconds is not None else None,
         routes=tuple(annotations.get(ROUTES_KEY) or ()),
+        route_snapshots=tuple(route_from_json(item) for item in annotations.get(ROUTE_SNAPSHOTS_KEY) or ()),
+        clear_since=from_iso(annotations.get(CLEAR_SINCE_KEY)),
+        state_changes=tuple(from_iso(item) for item in annotations.get(STATE_CHANGES_KEY) or ()),
+        flapping=bool(annotations.get(FLAPPING_KEY)),
+        silenced_by=tuple(annotations.get(SILENCED_KEY) or ()),
+        inhibited_by=tuple(annotations.get(INHIBITED_KEY) or ()),
+        escalation=escalation_from_json(annotations.get(ESCALATION_KEY)),
+        escalation_level=int(annotations.get(ESCALATION_LEVEL_KEY) or 0),
     )
 
 
@@ -322,4 +357,71 @@ def utc_or_none(value: datetime | None) -> datetime | None:
 
 def iso(value: datetime | None) -> str | None:
     return as_utc(value).isoformat() if value is not None else None
+
+
+def from_iso(value: str | None) -> datetime | None:
+    return as_utc(datetime.fromisoformat(value)) if value else None
+
+
+def save_alerts(conn: sa.Connection, alerts: Sequence[Alert]) -> list[Alert]:
+    """Insert the new alerts and update the stored ones; return them with their ids, in the same order.
+
+    Inserts and updates each go in one executemany, because a cycle may
+    touch every open alert. The inserts return their ids in parameter order
+    (SQLAlchemy's `sort_by_parameter_order`), on SQLite and PostgreSQL alike.
+    """
+    new = [alert for alert in alerts if alert.id is None]
+    ids: list[int] = []
+    if new:
+        statement = alerts_table.insert().returning(alerts_table.c.id, sort_by_parameter_order=True)
+        ids = list(conn.execute(statement, [alert_values(alert) for alert in new]).scalars())
+    updates = [{"alert_id": alert.id, **alert_values(alert)} for alert in alerts if alert.id is not None]
+    if updates:
+        statement = alerts_table.update().where(alerts_table.c.id == sa.bindparam("alert_id"))
+        conn.execute(statement, updates)
+
+    new_ids = iter(ids)
+    return [alert.replace(id=next(new_ids)) if alert.id is None else alert for alert in alerts]
+
+
+def record_transitions(conn: sa.Connection, entries: Sequence[dict[str, Any]]) -> None:
+    """Append several `alert_history` entries: dicts with alert_id, time, from_state, to_state, actor and note."""
+    if entries:
+        conn.execute(history_table.insert(), list(entries))
+
+
+def recent_state_changes(conn: sa.Connection, since: datetime) -> dict[str, tuple[datetime, ...]]:
+    """Return, by fingerprint, the stored state changes of alerts resolved after `since`."""
+    query = (
+        sa.select(alerts_table.c.fingerprint, alerts_table.c.annotations)
+        .where(alerts_table.c.state == AlertState.RESOLVED.value)
+        .where(alerts_table.c.resolved_at > as_utc(since))
+    )
+    found: dict[str, tuple[datetime, ...]] = {}
+    for fingerprint, annotations in conn.execute(query):
+        changes = [from_iso(item) for item in (annotations or {}).get(STATE_CHANGES_KEY) or ()]
+        found[fingerprint] = found.get(fingerprint, ()) + tuple(change for change in changes if change is not None)
+    return found
+
+
+# Fingerprints per query, well under SQLite's limit of bound parameters.
+IN_CHUNK = 500
+
+
+def latest_resolved(conn: sa.Connection, fingerprints: Sequence[str]) -> dict[str, Alert]:
+    """Return the most recently resolved alert of each fingerprint that has one."""
+    found: dict[str, Alert] = {}
+    unique = sorted(set(fingerprints))
+    for start in range(0, len(unique), IN_CHUNK):
+        chunk = unique[start : start + IN_CHUNK]
+        query = (
+            sa.select(alerts_table)
+            .where(alerts_table.c.fingerprint.in_(chunk))
+            .where(alerts_table.c.state == AlertState.RESOLVED.value)
+            .order_by(alerts_table.c.id)
+        )
+        for row in conn.execute(query).mappings():
+            alert = alert_from_row(row)
+            found[alert.fingerprint] = alert
+    return found
 

@@ -143,3 +143,54 @@ def count_by_status(connection: sa.Connection) -> dict[str, int]:
     counts = {PENDING: 0, SENT: 0, FAILED: 0}
     counts.update({status: count for status, count in connection.execute(query)})
     return counts
+
+
+@dataclasses.dataclass(frozen=True)
+class AttemptRecord:
+    """One notification attempt with its outbox row's channel, reason and current status."""
+
+    time: datetime
+    outbox_id: int
+    alert_id: int | None
+    channel: str
+    reason: str
+    ok: bool
+    retryable: bool | None
+    error: str | None
+    status: str
+
+
+def list_attempts(connection: sa.Connection, channel: str | None = None, limit: int = 50) -> list[AttemptRecord]:
+    """List the latest notification attempts, newest first, optionally of one channel only."""
+    query = (
+        sa.select(
+            notification_attempts.c.time,
+            notification_attempts.c.outbox_id,
+            notification_attempts.c.ok,
+            notification_attempts.c.retryable,
+            notification_attempts.c.error,
+            outbox.c.alert_id,
+            outbox.c.channel,
+            outbox.c.reason,
+            outbox.c.status,
+        )
+        .join(outbox, outbox.c.id == notification_attempts.c.outbox_id)
+        .order_by(notification_attempts.c.time.desc(), notification_attempts.c.id.desc())
+        .limit(limit)
+    )
+    if channel is not None:
+        query = query.where(outbox.c.channel == channel)
+    return [
+        AttemptRecord(
+            time=as_utc(row["time"]),
+            outbox_id=row["outbox_id"],
+            alert_id=row["alert_id"],
+            channel=row["channel"],
+            reason=row["reason"],
+            ok=row["ok"],
+            retryable=row["retryable"],
+            error=row["error"],
+            status=row["status"],
+        )
+        for row in connection.execute(query).mappings()
+    ]

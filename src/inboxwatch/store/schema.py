@@ -11,7 +11,9 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -376,4 +378,142 @@ webhook_receipts = Table(
     Column("ingest_id", Id, ForeignKey("ingests.id")),
     UniqueConstraint("esp", "nonce", name="uq_webhook_receipts_esp_nonce"),
     Index(None, "received_at"),
+)
+
+# Silences: alerts matching every matcher (Alertmanager syntax, such as
+# `sending_ip="192.0.2.10"`) are muted from starts_at until before ends_at.
+# Expiring a silence sets ends_at to the time of expiry.
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("matchers", JSON, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index(None, "ends_at"),
+)
+
+# The notification log: per notification group (a route and its group_by
+# label values), what was last sent and when, so a restart neither sends
+# twice nor loses a resolve. `sent_firing` maps fingerprints to severities.
+notification_log = Table(
+    "notification_log",
+    metadata,
+    Column("group_key", String(64), primary_key=True),
+    Column("route", String(255), nullable=False),
+    Column("group_labels", JSON, nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("first_active_at", DateTime(timezone=True)),
+    Column("last_sent_at", DateTime(timezone=True)),
+    Column("last_reason", String(64)),
+    Column("sent_firing", JSON, nullable=False),
+    Column("last_decision", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every recorded notify or suppress decision, one row per alert concerned.
+notification_decisions = Table(
+    "notification_decisions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("alert_id", Id, ForeignKey("alerts.id"), nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("group_key", String(64)),
+    Column("route", String(255)),
+    Column("channels", JSON, nullable=False),
+    Index(None, "alert_id"),
+)
+
+# Microsoft SNDS data rows: one IP's activity over one period.
+snds_data = Table(
+    "snds_data",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("ip", String(45), nullable=False),
+    Column("activity_start", DateTime(timezone=True), nullable=False),
+    Column("activity_end", DateTime(timezone=True), nullable=False),
+    Column("rcpt_commands", Integer, nullable=False),
+    Column("data_commands", Integer, nullable=False),
+    Column("recipients", Integer, nullable=False),
+    Column("filter_result", String(8), nullable=False),
+    Column("complaint_rate_text", String(32), nullable=False),
+    Column("complaint_rate", Float),
+    Column("complaint_rate_below", Float),
+    Column("trap_start", DateTime(timezone=True)),
+    Column("trap_end", DateTime(timezone=True)),
+    Column("trap_hits", Integer, nullable=False),
+    Column("sample_helo", String(255), nullable=False),
+    Column("sample_mail_from", String(255), nullable=False),
+    Column("comments", Text, nullable=False),
+    Column("stored_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant", "ip", "activity_start"),
+)
+
+# Microsoft SNDS IP status: the blocked ranges in each snapshot (fetch or ingested file).
+snds_ip_status = Table(
+    "snds_ip_status",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("snapshot_at", DateTime(timezone=True), nullable=False),
+    Column("first_ip", String(45), nullable=False),
+    Column("last_ip", String(45), nullable=False),
+    Column("blocked", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    UniqueConstraint("tenant", "snapshot_at", "first_ip", "last_ip"),
+)
+
+# Google Postmaster Tools statistics per domain and day; v1 and v2 fill the same row.
+postmaster_stats = Table(
+    "postmaster_stats",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("domain", String(255), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("spam_rate", Float),
+    Column("spf_success_rate", Float),
+    Column("dkim_success_rate", Float),
+    Column("dmarc_success_rate", Float),
+    Column("tls_rate", Float),
+    Column("delivery_error_rate", Float),
+    Column("domain_reputation", String(8)),
+    Column("ip_reputations", JSON, nullable=False),
+    Column("delivery_errors", JSON, nullable=False),
+    Column("unknown_fields", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant", "domain", "day"),
+)
+
+# Validity Sender Score lookups; `score` is NULL when the zone had no score for the IP.
+sender_scores = Table(
+    "sender_scores",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("ip", String(45), nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+    Column("score", Integer),
+    Index(None, "tenant", "ip", "checked_at"),
+)
+
+# The state of each reputation feed: last attempt, last success, the error if the last attempt failed.
+reputation_feeds = Table(
+    "reputation_feeds",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("feed", String(32), nullable=False),
+    Column("last_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_success_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),
+    Column("error", Text),
+    Column("detail", JSON, nullable=False),
+    UniqueConstraint("tenant", "feed"),
 )

@@ -42,7 +42,7 @@ class ApiToken:
     revoked_at: datetime | None
 
     def allows(self, role: str) -> bool:
-        """Whether this token's role includes `role`."""
+        """Return True when this token's role includes `role`."""
         return ROLES.index(self.role) >= ROLES.index(role)
 
 

@@ -3,6 +3,9 @@
 A receipt keeps the raw body, so a payload that a later parser version reads
 better can be ingested again, and a one-time nonce (Mailgun's token), whose
 unique index makes a replayed request fail to insert.
+
+TODO: the retention purge does not delete receipts yet, so the table grows
+with every accepted request.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What every webhook verifier gets and raises."""
+"""The request data and the error shared by the webhook verifiers."""
 
 from __future__ import annotations
 

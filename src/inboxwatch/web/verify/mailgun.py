@@ -1,9 +1,11 @@
 """Mailgun webhook signatures: hex HMAC-SHA256 of timestamp + token with the webhook signing key.
 
 The JSON webhooks carry `signature: {timestamp, token, signature}` beside
-`event-data`; the legacy form webhooks carry the three as form fields.
-Mailgun advises rejecting a token seen before and a stale timestamp (Mailgun
-docs, "Securing Webhooks"), so the token is returned as the request's nonce.
+`event-data`; the legacy form webhooks carry the three as form fields
+(Mailgun docs, "Securing Webhooks"). Events of a subaccount also carry
+`parent-signature`, made with the primary account's key, which is accepted
+too. A stale timestamp is rejected here, and the token is returned as the
+request's nonce so that a reused one is rejected as a replay.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from datetime import datetime, timedelta
 from inboxwatch.web.verify.base import VerificationError, WebhookRequest, check_timestamp, missing
 
 
+SIGNATURE_FIELDS = ("timestamp", "token", "signature", "parent-signature")
+
+
 def signature_fields(body: bytes) -> dict[str, str]:
-    """Return timestamp, token and signature from a JSON or form body; missing ones are absent."""
+    """Return the signature fields found in a JSON or form body."""
     text = body.decode("utf-8", errors="replace").lstrip()
     if text.startswith("{"):
         try:
@@ -28,9 +33,9 @@ def signature_fields(body: bytes) -> dict[str, str]:
         fields = payload.get("signature") if isinstance(payload, dict) else None
         if not isinstance(fields, dict):
             return {}
-        return {key: str(fields[key]) for key in ("timestamp", "token", "signature") if key in fields}
+        return {key: str(fields[key]) for key in SIGNATURE_FIELDS if key in fields}
     form = dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
-    return {key: form[key] for key in ("timestamp", "token", "signature") if key in form}
+    return {key: form[key] for key in SIGNATURE_FIELDS if key in form}
 
 
 class MailgunVerifier:
@@ -40,10 +45,11 @@ class MailgunVerifier:
 
     def verify(self, request: WebhookRequest, now: datetime) -> str | None:
         fields = signature_fields(request.body)
-        if len(fields) != 3:
+        if not all(key in fields for key in ("timestamp", "token", "signature")):
             raise missing("Mailgun signature fields timestamp, token and signature")
         expected = hmac.new(self.signing_key, (fields["timestamp"] + fields["token"]).encode("utf-8"), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, fields["signature"].lower()):
+        offered = [fields["signature"], fields.get("parent-signature", "")]
+        if not any(hmac.compare_digest(expected, candidate.lower()) for candidate in offered):
             raise VerificationError("Mailgun signature does not match timestamp and token")
         check_timestamp(fields["timestamp"], now, self.max_age, "Mailgun timestamp")
         return fields["token"]

@@ -1,9 +1,9 @@
 """Mandrill webhook signatures: base64 HMAC-SHA1 over the URL and the sorted POST fields.
 
 The signed text is the webhook URL exactly as registered, followed by each
-POST field name and value, fields sorted by name; the key is the webhook's
-authentication key and the result arrives in `X-Mandrill-Signature`
-(Mailchimp Transactional docs, "Authenticating Webhook Requests").
+POST field name and value, with the fields sorted by name. The key is the
+webhook's authentication key, and the result arrives in `X-Mandrill-Signature`
+(Mailchimp Transactional docs, "How to Authenticate Webhook Requests").
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """SendGrid Signed Event Webhook: ECDSA P-256 with SHA-256 over timestamp + raw body.
 
 SendGrid sends the base64 DER signature in `X-Twilio-Email-Event-Webhook-Signature`
-and the Unix time in `X-Twilio-Email-Event-Webhook-Timestamp`; the
+and the Unix time in `X-Twilio-Email-Event-Webhook-Timestamp` (SendGrid docs,
+"Getting Started with the Event Webhook Security Features"). The
 verification key shown in the SendGrid settings is a base64 DER
-SubjectPublicKeyInfo (SendGrid docs, "Getting Started with the Event Webhook
-Security Features").
+SubjectPublicKeyInfo.
 """
 
 from __future__ import annotations

@@ -3,11 +3,13 @@
 SNS signs the canonical text "Key\\nValue\\n" of fixed keys in alphabetical
 order with RSA: SHA1withRSA for SignatureVersion 1 and SHA256withRSA for
 version 2. The signing certificate is fetched from `SigningCertURL`, which
-must be on `https://sns.<region>.amazonaws.com/` so that a forged message
-cannot name a certificate of its own; the HTTPS connection to that host is
-what makes the certificate trustworthy (Amazon SNS Developer Guide,
+must be on `https://sns.<region>.amazonaws.com/`, so that a forged message
+cannot name a certificate of its own (Amazon SNS Developer Guide,
 "Verifying the signatures of Amazon SNS messages"). Raw message delivery
 has no signature and is rejected.
+
+NOTE: the certificate's issuer and chain are not checked. Trust rests on the
+HTTPS connection to the SNS host, whose server certificate httpx verifies.
 """
 
 from __future__ import annotations

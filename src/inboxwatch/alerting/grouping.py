@@ -1,0 +1,226 @@
+"""Notification groups and the decision to notify each one, as in Alertmanager's dispatcher and notification log.
+
+Every route an alert matched puts it in one group per route: the route and
+the values of the route's `group_by` labels. Each cycle every group with
+firing or newly resolved alerts gets one decision, with a reason:
+
+- `first notification`: nothing was sent for this incident yet, and
+  `group_wait` has passed since the group's first firing alert;
+- `new alerts` / `severity raised` / `resolved`: the firing set grew, an
+  alert's severity rose, or a notified alert resolved, and `group_interval`
+  has passed since the last notification;
+- `repeat`: nothing changed, an unacknowledged alert still fires, and
+  `repeat_interval` has passed.
+
+Otherwise the group waits, or the route's time windows suppress it; a
+suppressed change is sent once the window allows. A notification lists
+every firing alert of the group and the resolved ones. A resolve is sent
+only for an alert that was notified as firing, so an alert that fires and
+resolves within `group_wait` sends nothing. Muted (silenced or inhibited)
+alerts are left out; a muted alert that resolves is still reported when
+`send_resolved_after_mute` is set and it was notified before. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from inboxwatch.alerting.lifecycle import SEVERITY_ORDER
+from inboxwatch.alerting.routing import ALL_LABELS
+from inboxwatch.model.timewindows import TimeWindow, window_blocks
+from inboxwatch.model.alerts import Alert, AlertState, RouteSnapshot, Severity
+from inboxwatch.model.notification_log import GroupLogEntry
+
+NOTIFIABLE_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
+
+
+class Reason(str, enum.Enum):
+    """Why a group is notified."""
+
+    FIRST = "first notification"
+    NEW_ALERTS = "new alerts"
+    SEVERITY_RAISED = "severity raised"
+    RESOLVED = "resolved"
+    REPEAT = "repeat"
+
+    @property
+    def outbox_reason(self) -> str:
+        """The coarse reason stored in `outbox.reason`, which channels use for their subject tag."""
+        if self == Reason.REPEAT:
+            return "repeat"
+        return "resolved" if self == Reason.RESOLVED else "firing"
+
+
+class Action(str, enum.Enum):
+    NOTIFY = "notify"
+    WAIT = "wait"
+    SUPPRESS = "suppress"
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """What to do with a group this cycle, and why. `reason` is a Reason value for NOTIFY, free text otherwise."""
+
+    action: Action
+    reason: str
+
+
+@dataclasses.dataclass
+class Group:
+    """A group's members this cycle. `resolved` holds notified alerts that resolved since the last notification."""
+
+    key: str
+    route: RouteSnapshot
+    labels: dict[str, str]
+    firing: list[Alert] = dataclasses.field(default_factory=list)
+    resolved: list[Alert] = dataclasses.field(default_factory=list)
+    # Notified fingerprints to forget without a notification: muted alerts
+    # that resolved while `send_resolved_after_mute` is off.
+    dropped: list[Alert] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupPlan:
+    """A group with its decision and the log entry to store; `entry` is None when the log does not change."""
+
+    group: Group
+    decision: Decision | None
+    entry: GroupLogEntry | None
+    record: bool
+
+
+def group_key(route: str, labels: Mapping[str, str]) -> str:
+    """Return the sha256 hex of the route name and the group labels, sorted by name."""
+    parts = [route] + ["%s=%s" % (name, labels[name]) for name in sorted(labels)]
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+def group_labels_of(alert: Alert, group_by: Sequence[str]) -> dict[str, str]:
+    """Return the labels that name the alert's group; "..." takes every label and the rule, never the severity."""
+    if ALL_LABELS in group_by:
+        return {**alert.labels, "rule": alert.rule}
+    labels = alert.match_labels()
+    return {name: labels.get(name, "") for name in group_by}
+
+
+def build_groups(
+    open_alerts: Sequence[Alert],
+    resolved_by_fingerprint: Mapping[str, Alert],
+    log: Mapping[str, GroupLogEntry],
+    *,
+    send_resolved_after_mute: bool,
+) -> dict[str, Group]:
+    """Put the unmuted firing alerts in their groups, and the notified alerts that resolved in theirs."""
+    groups: dict[str, Group] = {}
+    for alert in open_alerts:
+        if alert.state not in NOTIFIABLE_STATES or alert.muted:
+            continue
+        for route in alert.route_snapshots:
+            labels = group_labels_of(alert, route.group_by)
+            key = group_key(route.route, labels)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = Group(key, route, labels)
+            group.firing.append(alert)
+
+    for key, entry in log.items():
+        for fingerprint in entry.sent_firing:
+            alert = resolved_by_fingerprint.get(fingerprint)
+            if alert is None:
+                continue
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = Group(key, entry.route, dict(entry.group_labels))
+            if alert.muted and not send_resolved_after_mute:
+                group.dropped.append(alert)
+            else:
+                group.resolved.append(alert)
+    return groups
+
+
+def plan_group(group: Group, entry: GroupLogEntry | None, windows: Mapping[str, TimeWindow], now: datetime) -> GroupPlan:
+    """Decide what to do with one group and return the log entry to store."""
+    if entry is None:
+        entry = GroupLogEntry(group.key, group.route, group.labels)
+    if group.firing and entry.first_active_at is None:
+        entry = dataclasses.replace(entry, first_active_at=now, route=group.route)
+
+    decision = decide(group, entry, windows, now)
+    if decision is None:
+        if group.dropped:
+            return GroupPlan(group, None, forget(entry, group.dropped), False)
+        if not group.firing and not entry.sent_firing and entry.first_active_at is not None:
+            # Everything fired and cleared within group_wait: the incident ends unsent.
+            return GroupPlan(group, None, dataclasses.replace(entry, first_active_at=None, last_decision=None), False)
+        return GroupPlan(group, None, None, False)
+
+    record = decision.action == Action.NOTIFY or decision.reason != entry.last_decision
+    if decision.action != Action.NOTIFY:
+        changed = dataclasses.replace(entry, last_decision=decision.reason)
+        if group.dropped:
+            changed = forget(changed, group.dropped)
+        return GroupPlan(group, decision, changed if changed != entry or record else None, record)
+
+    sent = {alert.fingerprint: alert.severity.value for alert in group.firing}
+    notified = dataclasses.replace(
+        entry,
+        route=group.route,
+        first_active_at=entry.first_active_at if group.firing else None,
+        last_sent_at=now,
+        last_reason=decision.reason,
+        sent_firing=sent,
+        last_decision=decision.reason,
+    )
+    return GroupPlan(group, decision, notified, True)
+
+
+def decide(group: Group, entry: GroupLogEntry, windows: Mapping[str, TimeWindow], now: datetime) -> Decision | None:
+    route = group.route
+    if not group.firing and not group.resolved:
+        return None
+
+    if not entry.sent_firing or entry.last_sent_at is None:
+        if not group.firing:
+            return None
+        assert entry.first_active_at is not None
+        if now - entry.first_active_at < route.group_wait:
+            return Decision(Action.WAIT, "within group_wait")
+        return gate(route, windows, now, Reason.FIRST)
+
+    new = [alert for alert in group.firing if alert.fingerprint not in entry.sent_firing]
+    raised = [alert for alert in group.firing if rose(alert, entry.sent_firing.get(alert.fingerprint))]
+    if new or raised or group.resolved:
+        if now - entry.last_sent_at < route.group_interval:
+            return Decision(Action.WAIT, "within group_interval")
+        reason = Reason.NEW_ALERTS if new else Reason.SEVERITY_RAISED if raised else Reason.RESOLVED
+        return gate(route, windows, now, reason)
+
+    if not any(alert.state == AlertState.FIRING for alert in group.firing):
+        # Every firing alert is acknowledged, which stops repeats.
+        return None
+    if now - entry.last_sent_at < route.repeat_interval:
+        return None
+    return gate(route, windows, now, Reason.REPEAT)
+
+
+def gate(route: RouteSnapshot, windows: Mapping[str, TimeWindow], now: datetime, reason: Reason) -> Decision:
+    blocked = window_blocks(route.active_windows, route.mute_windows, windows, now)
+    if blocked is not None:
+        return Decision(Action.SUPPRESS, "suppressed: %s" % blocked)
+    return Decision(Action.NOTIFY, reason.value)
+
+
+def rose(alert: Alert, sent_severity: str | None) -> bool:
+    if sent_severity is None:
+        return False
+    return SEVERITY_ORDER[alert.severity] > SEVERITY_ORDER[Severity(sent_severity)]
+
+
+def forget(entry: GroupLogEntry, alerts: Sequence[Alert]) -> GroupLogEntry:
+    drop = {alert.fingerprint for alert in alerts}
+    remaining = {fingerprint: severity for fingerprint, severity in entry.sent_firing.items() if fingerprint not in drop}
+    return dataclasses.replace(entry, sent_firing=remaining)

@@ -1,0 +1,54 @@
+"""Silences: matchers with a start and an end that mute the alerts they match. Pure: no I/O."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from inboxwatch.model.matchers import Matcher, matches_all
+from inboxwatch.model.alerts import OPEN_STATES, Alert
+
+
+@dataclasses.dataclass(frozen=True)
+class Silence:
+    """A silence as stored; it mutes matching alerts from `starts_at` until before `ends_at`."""
+
+    id: int | None
+    matchers: tuple[Matcher, ...]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    comment: str
+    created_at: datetime
+
+    def active(self, now: datetime) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+    def status(self, now: datetime) -> str:
+        if now < self.starts_at:
+            return "pending"
+        return "active" if now < self.ends_at else "expired"
+
+
+@dataclasses.dataclass(frozen=True)
+class SilenceStage:
+    """The mute stage for silences: marks each open alert with the ids of the active silences matching it."""
+
+    silences: Sequence[Silence]
+    name: str = "silenced"
+    field: str = "silenced_by"
+
+    def marks(self, alerts: Sequence[Alert], now: datetime) -> Mapping[str, tuple[int, ...]]:
+        active = [silence for silence in self.silences if silence.active(now)]
+        found: dict[str, tuple[int, ...]] = {}
+        if not active:
+            return found
+        for alert in alerts:
+            if alert.state not in OPEN_STATES:
+                continue
+            labels = alert.match_labels()
+            ids = tuple(silence.id for silence in active if silence.id is not None and matches_all(silence.matchers, labels))
+            if ids:
+                found[alert.fingerprint] = ids
+        return found

@@ -1,0 +1,189 @@
+"""Fetching the configured reputation feeds, storing what they return, and recording each feed's state.
+
+Every feed is fetched on its own: one failing (an expired key, Google
+answering 503) never stops the others, and its failure is stored in
+`reputation_feeds` so `inboxwatch reputation status` can show it. A feed
+that is not configured is not fetched and has no stored state. No value
+is ever filled in for a feed that did not answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import httpx
+import sqlalchemy as sa
+
+from inboxwatch.analysis.reputation_alerts import ReputationThresholds, postmaster_signals, sender_score_signals, snds_signals
+from inboxwatch.config.models import Config
+from inboxwatch.config.reputation import PostmasterSettings
+from inboxwatch.dnscheck.resolver import Resolver, parse_nameserver
+from inboxwatch.errors import ConfigError, FeedError
+from inboxwatch.model.alerts import Signal
+from inboxwatch.model.reputation import SenderScore
+from inboxwatch.notify.redaction import install_url_filter
+from inboxwatch.sources.reputation.oauth import TokenSource, load_service_account, refresh_token_grant, service_account_grant
+from inboxwatch.sources.reputation.postmaster import PostmasterClient, fetch_postmaster
+from inboxwatch.sources.reputation.senderscore import lookup_sender_score
+from inboxwatch.sources.reputation.snds import fetch_snds
+from inboxwatch.store.reputation import (
+    latest_sender_scores,
+    latest_snds_data,
+    latest_snds_status,
+    postmaster_days,
+    record_feed_attempt,
+    store_postmaster,
+    store_sender_scores,
+    store_snds_data,
+    store_snds_status,
+)
+
+log = logging.getLogger(__name__)
+
+FEEDS = ("snds", "postmaster", "senderscore")
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedResult:
+    """One feed's fetch: `error` is None on success; `stored` counts what was written."""
+
+    feed: str
+    error: str | None
+    stored: int = 0
+    rejected: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+def fetch_reputation(
+    engine: sa.Engine,
+    config: Config,
+    now: datetime,
+    *,
+    feeds: tuple[str, ...] = FEEDS,
+    client: httpx.Client | None = None,
+    resolver: Resolver | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[FeedResult]:
+    """Fetch each configured feed among `feeds` once and return what happened to each."""
+    install_url_filter("httpx")
+    settings = config.reputation
+    owned = client is None
+    client = client or httpx.Client(timeout=settings.timeout, follow_redirects=False)
+    results = []
+    try:
+        if "snds" in feeds and settings.snds is not None:
+            results.append(run_feed(engine, config, now, "snds", lambda: snds_step(engine, config, now, client, sleep)))
+        if "postmaster" in feeds and settings.postmaster is not None:
+            results.append(run_feed(engine, config, now, "postmaster", lambda: postmaster_step(engine, config, now, client, sleep)))
+        if "senderscore" in feeds and settings.senderscore is not None:
+            results.append(run_feed(engine, config, now, "senderscore", lambda: senderscore_step(engine, config, now, resolver)))
+    finally:
+        if owned:
+            client.close()
+    return results
+
+
+def run_feed(engine: sa.Engine, config: Config, now: datetime, feed: str, step: Callable[[], FeedResult]) -> FeedResult:
+    try:
+        result = step()
+    except (FeedError, ConfigError) as exc:
+        log.warning("reputation feed %s failed: %s", feed, exc)
+        result = FeedResult(feed, str(exc))
+    with engine.begin() as conn:
+        record_feed_attempt(
+            conn, tenant=config.tenant, feed=feed, at=now, error=result.error, detail={"stored": result.stored, "rejected": result.rejected, "warnings": list(result.warnings)},
+        )
+    return result
+
+
+def snds_step(engine: sa.Engine, config: Config, now: datetime, client: httpx.Client, sleep) -> FeedResult:
+    settings = config.reputation.snds
+    assert settings is not None
+    fetched = fetch_snds(client, settings.base_url, settings.resolve_key(), attempts=config.reputation.attempts, sleep=sleep)
+    with engine.begin() as conn:
+        data = store_snds_data(conn, fetched.data, tenant=config.tenant, now=now)
+        status = store_snds_status(conn, fetched.status, tenant=config.tenant, snapshot_at=now)
+    for item in fetched.rejected:
+        log.warning("SNDS row skipped: %s", item.error)
+    log.info("SNDS: %d data rows stored, %d blocked ranges, %d rows skipped", data.stored, status.stored, len(fetched.rejected))
+    return FeedResult("snds", None, data.stored + status.stored, len(fetched.rejected))
+
+
+def token_source(settings: PostmasterSettings, attempts: int, sleep) -> TokenSource:
+    if settings.service_account_file is not None:
+        grant = service_account_grant(load_service_account(settings.service_account_file), settings.token_url)
+        return TokenSource(settings.token_url, grant, attempts=attempts, sleep=sleep)
+    secret = settings.resolve_client_secret()
+    refresh = settings.resolve_refresh_token()
+    grant = refresh_token_grant(settings.client_id or "", secret, refresh)
+    return TokenSource(settings.token_url, grant, secrets=(secret, refresh), attempts=attempts, sleep=sleep)
+
+
+def postmaster_step(engine: sa.Engine, config: Config, now: datetime, client: httpx.Client, sleep) -> FeedResult:
+    settings = config.reputation.postmaster
+    assert settings is not None
+    api = PostmasterClient(client, settings.base_url, token_source(settings, config.reputation.attempts, sleep), attempts=config.reputation.attempts, sleep=sleep)
+    # Gmail publishes a day's statistics about a day later; yesterday is the latest complete day.
+    last_day = (now - timedelta(days=1)).date()
+    first_day = last_day - timedelta(days=settings.days - 1)
+    fetched = fetch_postmaster(api, settings.domains, first_day, last_day, now, traffic_stats_v1=settings.traffic_stats_v1)
+    with engine.begin() as conn:
+        counts = store_postmaster(conn, fetched.days, tenant=config.tenant, now=now)
+    for item in fetched.rejected:
+        log.warning("Postmaster value skipped: %s", item.error)
+    # A v1 failure alone leaves the feed usable; a failure of every request is a failed feed.
+    if fetched.errors and not fetched.days and not fetched.compliance:
+        raise FeedError("; ".join(fetched.errors))
+    if fetched.errors:
+        log.warning("Postmaster fetch partly failed: %s", "; ".join(fetched.errors))
+    with engine.begin() as conn:
+        for status in fetched.compliance:
+            record_feed_attempt(
+                conn, tenant=config.tenant, feed="postmaster-compliance:%s" % status.domain, at=now, error=None, detail=dict(status.requirements)
+            )
+    return FeedResult("postmaster", None, counts.stored, len(fetched.rejected), tuple(fetched.errors))
+
+
+def senderscore_step(engine: sa.Engine, config: Config, now: datetime, resolver: Resolver | None) -> FeedResult:
+    settings = config.reputation.senderscore
+    assert settings is not None
+    ips = settings.ips or tuple(ip for ip in config.sender.ips if "/" not in ip and ":" not in ip)
+    if not ips:
+        raise FeedError("Sender Score lookup not possible: no IPv4 address in [reputation.senderscore] ips or [sender] ips")
+    if resolver is None:
+        nameservers = [parse_nameserver(text) for text in settings.nameservers] or None
+        resolver = Resolver(nameservers)
+    scores, errors = asyncio.run(lookup_all(resolver, ips, settings.zone, now))
+    with engine.begin() as conn:
+        stored = store_sender_scores(conn, scores, tenant=config.tenant)
+    if errors and not scores:
+        raise FeedError("; ".join(errors))
+    for error in errors:
+        log.warning("%s", error)
+    return FeedResult("senderscore", None, stored, 0, tuple(errors))
+
+
+async def lookup_all(resolver: Resolver, ips: tuple[str, ...], zone: str, now: datetime) -> tuple[list[SenderScore], list[str]]:
+    scores, errors = [], []
+    for ip in ips:
+        try:
+            scores.append(await lookup_sender_score(resolver, ip, zone, now))
+        except FeedError as exc:
+            errors.append(str(exc))
+    return scores, errors
+
+
+def reputation_signals(conn: sa.Connection, config: Config, at: datetime) -> list[Signal]:
+    """Build the reputation alert signals from the stored feed data of the configuration's tenant."""
+    thresholds = ReputationThresholds(**config.reputation.alerts.model_dump())
+    tenant = config.tenant
+    signals = postmaster_signals(postmaster_days(conn, tenant, limit=2), tenant, thresholds, at)
+    _, blocked = latest_snds_status(conn, tenant)
+    signals += snds_signals(latest_snds_data(conn, tenant), blocked, tenant, at)
+    signals += sender_score_signals(latest_sender_scores(conn, tenant), tenant, thresholds, at)
+    return signals

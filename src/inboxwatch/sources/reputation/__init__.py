@@ -1,0 +1,1 @@
+"""Readers of the mailbox providers' reputation feeds: Microsoft SNDS, Google Postmaster Tools, Validity Sender Score."""

@@ -1,0 +1,58 @@
+"""API token authentication and role checks for `/api/v1`.
+
+A request sends `Authorization: Bearer <token>`. No token or an unknown
+one gets 401; a token whose role is too low gets 403. Roles: viewer
+reads, operator also acknowledges, resolves and ingests, admin also manages
+tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from fastapi import Depends, HTTPException, Request
+
+from inboxwatch.store.tokens import ApiToken, find_token, touch_token
+from inboxwatch.web.context import WebContext, web_context
+
+log = logging.getLogger(__name__)
+
+# Minimum age of a token's last_used_at before a request updates it again.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def require_role(role: str) -> Callable[..., ApiToken]:
+    """Build a dependency that returns the caller's token when its role includes `role`."""
+
+    def dependency(request: Request, context: WebContext = Depends(web_context)) -> ApiToken:
+        token = bearer_token(request)
+        if token is None:
+            raise HTTPException(401, "missing API token: send Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})
+        now = context.clock()
+        with context.engine.begin() as conn:
+            found = find_token(conn, token)
+            # Recording every use would make each read a write, which SQLite serialises.
+            if found is not None and (found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION):
+                touch_token(conn, found.id, now)
+        if found is None:
+            log.warning("API request with an unknown or revoked token from %s", request.client.host if request.client else "?")
+            raise HTTPException(401, "invalid API token: unknown or revoked", headers={"WWW-Authenticate": "Bearer"})
+        if not found.allows(role):
+            raise HTTPException(403, "token %r has role %s; this call needs %s or higher" % (found.name, found.role, role))
+        return found
+
+    return dependency
+
+
+require_viewer = require_role("viewer")
+require_operator = require_role("operator")
+require_admin = require_role("admin")

@@ -1,0 +1,59 @@
+"""Running the application on uvicorn, alone (`inboxwatch serve`) or as a worker of `inboxwatch run`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import uvicorn
+from fastapi import FastAPI
+
+from inboxwatch.config.models import ServiceSettings
+from inboxwatch.errors import InboxwatchError
+
+log = logging.getLogger(__name__)
+
+
+class ServerError(InboxwatchError):
+    """The HTTP server could not start."""
+
+
+def build_server(app: FastAPI, settings: ServiceSettings) -> uvicorn.Server:
+    """Configure uvicorn from `[service]`: host, port, and HTTPS when both TLS files are set."""
+    if (settings.tls_cert_file is None) != (settings.tls_key_file is None):
+        raise ServerError("service: tls_cert_file and tls_key_file must be set together to serve HTTPS")
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        ssl_certfile=settings.tls_cert_file,
+        ssl_keyfile=settings.tls_key_file,
+        # Logging is configured by the command line, not by uvicorn.
+        log_config=None,
+        lifespan="off",
+    )
+    return uvicorn.Server(config)
+
+
+def serve_until(server: uvicorn.Server, stop: threading.Event) -> None:
+    """Serve until `stop` is set, then finish the requests in flight; raises ServerError when startup fails.
+
+    Outside the main thread uvicorn installs no signal handlers, so the stop
+    event is relayed to its `should_exit` flag.
+    """
+
+    def relay_stop() -> None:
+        stop.wait()
+        server.should_exit = True
+
+    threading.Thread(target=relay_stop, name="http stop relay", daemon=True).start()
+    address = "%s:%d" % (server.config.host, server.config.port)
+    log.info("HTTP server starting on %s", address)
+    try:
+        server.run()
+    except SystemExit:
+        # uvicorn exits the process when it cannot bind; here that would end only this thread.
+        pass
+    if not server.started and not stop.is_set():
+        raise ServerError("HTTP server on %s failed to start: the address may be in use; see the log above" % address)
+    log.info("HTTP server on %s stopped", address)
