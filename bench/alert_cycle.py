@@ -3,9 +3,9 @@
 Usage: python bench/alert_cycle.py [SERIES] [BREACHED_SHARE] [CYCLES]
 Default: 10000 series, 20% of them breached, median of 5 cycles.
 
-Each cycle builds the series' rates in memory, judges them with 20
+Each cycle builds the series' rates in memory and judges them with 20
 threshold rules (500 series per rule, labelled by tenant, provider and
-sending IP), and runs the alert engine in one SQLite transaction on a
+sending IP). Then the alert engine runs in one SQLite transaction on a
 temporary file: lifecycle, inhibition, silences, routing tree, grouping,
 decision log, outbox and notification log. The first cycle opens and fires
 the alerts (inserts); the measured cycles that follow are the steady state,

@@ -121,8 +121,7 @@ def test_bounce_quiet_night_not_anomalous():
 
 def test_rate_without_baseline_returns_none():
     series = steady(30, lambda i: row(100, bounced=1))
-    window = rate_window(series, "bounce_rate", START + 40 * HOUR, PARAMS)
-    assert judge_rate_ewma(window, LABELS, None, PARAMS) is None
+    assert rate_window(series, "bounce_rate", START + 40 * HOUR, PARAMS) is None
 
 
 def test_volume_drop_is_anomalous():

@@ -13,6 +13,7 @@ from inboxwatch.config.channels import (
     TwilioChannelSettings,
     WebhookChannelSettings,
 )
+from inboxwatch.config.loader import validate_config
 from inboxwatch.errors import ConfigError
 
 CHANNELS = TypeAdapter(list[ChannelSettings])
@@ -112,3 +113,11 @@ def test_slack_url_env_must_be_http():
 def test_webhook_format_defaults_to_inboxwatch():
     assert WebhookChannelSettings(name="w", url="https://example.com/h").format == "inboxwatch"
     assert "format" in error_text({"name": "w", "type": "webhook", "url": "https://example.com/h", "format": "v9"})
+
+
+def test_slack_invalid_url_error_hides_url():
+    entry = {**SLACK, "url": "ftp://hooks.example.com/services/T0/B0/SECRETTOKEN"}
+    with pytest.raises(ConfigError) as caught:
+        validate_config({"channels": [entry]}, source="inboxwatch.toml")
+    assert "invalid slack url" in str(caught.value)
+    assert "SECRETTOKEN" not in str(caught.value)

@@ -1,20 +1,23 @@
 """A sender killed mid-send loses nothing: the row is sent again after its lease expires.
 
-Run once per HTTP-based channel type; each receiver is a loopback server.
+Run once per channel type; each receiver is a loopback server (HTTP, or SMTP for email).
 """
 
+import asyncio
 import json
 import re
 import signal
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from inboxwatch.store.db import open_engine
 
-from notify_support import START, Receiver, insert_notification, outbox_row
+from notify_support import START, Receiver, free_port, insert_notification, outbox_row
 
 LEASE_MINUTES = 10
 
@@ -43,15 +46,60 @@ print(asyncio.run(sender.drain_once()))
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 
 
-def channel_settings(kind: str, receiver: Receiver) -> dict:
+class SmtpReceiver:
+    """An aiosmtpd server on 127.0.0.1 with the recording and stalling interface of `Receiver`.
+
+    The message numbered `stall_on_request` gets no reply to DATA until
+    `release` is set. The wait runs in a worker thread, so the server keeps
+    accepting other connections meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.stall_on_request: int | None = None
+        self.stalled = threading.Event()
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.requests.append({"body": envelope.content})
+            stalling = len(self.requests) == self.stall_on_request
+        if stalling:
+            self.stalled.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
+        return "250 2.0.0 OK"
+
+    def __enter__(self) -> "SmtpReceiver":
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release.set()
+        self.controller.stop()
+
+
+def channel_settings(kind: str, receiver) -> dict:
     """Settings of a channel named "hook" of type `kind` that sends to `receiver`.
 
-    Every body carries the idempotency key, so the test can count deliveries
-    per notification: in the JSON body (webhook), the context block (Slack),
-    custom_details (PagerDuty), the message (Apprise), or a Body template (Twilio).
+    Every message carries the idempotency key, so the test can count
+    deliveries per notification: in the JSON body (webhook), the context
+    block (Slack), custom_details (PagerDuty), the message (Apprise), a Body
+    template (Twilio) or the Message-ID (email).
     """
-    port = receiver.server.server_address[1]
     common = {"name": "hook", "type": kind, "timeout": 60}
+    if kind == "email":
+        return {
+            **common,
+            "host": "127.0.0.1",
+            "port": receiver.port,
+            "starttls": False,
+            "from_address": "alerts@example.com",
+            "to": ["oncall@example.com"],
+        }
+    port = receiver.server.server_address[1]
     if kind == "webhook":
         return {**common, "url": receiver.url, "secret": "crash-test-secret"}
     if kind == "slack":
@@ -89,21 +137,19 @@ def start_sender(store_url, settings, now):
     )
 
 
-def received_keys(receiver: Receiver) -> list[str]:
+def received_keys(receiver) -> list[str]:
     with receiver.lock:
         return [KEY_PATTERN.search(request["body"]).group().decode() for request in receiver.requests]
 
 
-# NOTE: the email channel is not in this list; its at-least-once delivery
-# rests on the same outbox lease, which the webhook case exercises.
-@pytest.mark.parametrize("kind", ["webhook", "slack", "pagerduty", "twilio", "apprise"])
+@pytest.mark.parametrize("kind", ["webhook", "email", "slack", "pagerduty", "twilio", "apprise"])
 def test_sender_killed_mid_send_loses_nothing(tmp_path, kind):
     store_url = "sqlite:///%s" % (tmp_path / "store.db")
     engine = open_engine(store_url)
     keys = ["crash-k0", "crash-k1", "crash-k2"]
     ids = [insert_notification(engine, key) for key in keys]
 
-    with Receiver() as receiver:
+    with SmtpReceiver() if kind == "email" else Receiver() as receiver:
         settings = channel_settings(kind, receiver)
         receiver.stall_on_request = 2
         first = start_sender(store_url, settings, START)

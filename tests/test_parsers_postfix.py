@@ -99,20 +99,49 @@ def test_postfix_delivery_fields():
     assert first.hard is None
 
 
-def test_postfix_multi_recipient_one_sent_per_message():
+def test_postfix_multi_recipient_no_sent_event():
     events, _ = parse_all(TWO_RECIPIENTS)
-    sent = of_type(events, EventType.SENT)
-    assert [event.recipient for event in of_type(events, EventType.DELIVERED)] == ["alice@gmail.example", "bob@gmail.example"]
-    assert len(sent) == 1
-    assert sent[0].queue_id == "4ABC1"
-    assert sent[0].time == datetime(2024, 3, 3, 10, 0, 1, tzinfo=timezone.utc)
-    assert sent[0].extra == {"recipient_count": 2}
-    assert events[0] is sent[0]
+    assert of_type(events, EventType.SENT) == []
+    assert [event.type for event in events] == [EventType.DELIVERED, EventType.DELIVERED]
+    assert [event.recipient for event in events] == ["alice@gmail.example", "bob@gmail.example"]
+
+
+def test_postfix_multi_recipient_correlation_on_each_delivery():
+    events, _ = parse_all(TWO_RECIPIENTS)
+    for event in events:
+        assert event.queue_id == "4ABC1"
+        assert event.sender == "news@shop.example"
+        assert event.message_id == "m1@shop.example"
+
+
+@pytest.mark.parametrize(
+    "program, instance",
+    [
+        pytest.param("postfix", "postfix", id="default"),
+        pytest.param("postfix-out1", "postfix-out1", id="named-instance"),
+        pytest.param("postfix-out1/submission", "postfix-out1/submission", id="service-name"),
+    ],
+)
+def test_postfix_instance_in_extra(program, instance):
+    line = (
+        "Mar  3 10:00:02 mx1 %s/smtp[104]: 4ABC1: to=<a@remote.example>, relay=mx.remote.example[203.0.113.5]:25, "
+        "delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)\n" % program
+    )
+    events, _ = parse_all(line)
+    assert len(events) == 1
+    assert events[0].extra["instance"] == instance
+
+
+def test_postfix_instance_on_expiry_bounce():
+    text = DEFERRED_THEN_EXPIRED.replace("mx1 postfix/", "mx1 postfix-out2/")
+    expired = of_type(parse_all(text)[0], EventType.BOUNCED)
+    assert len(expired) == 1
+    assert expired[0].extra["instance"] == "postfix-out2"
 
 
 def test_postfix_amavis_hop_excluded():
     parser, items = run_parser(AMAVIS_THEN_BOUNCE)
-    assert [(item.type, item.queue_id) for item in items] == [(EventType.SENT, "22BBB2"), (EventType.BOUNCED, "22BBB2")]
+    assert [(item.type, item.queue_id) for item in items] == [(EventType.BOUNCED, "22BBB2")]
     assert parser.counters["internal_hops"] == 1
     assert parser.counters["mailbox_deliveries"] == 1
     assert parser.counters["bounce_notifications"] == 1
@@ -172,13 +201,12 @@ def test_postfix_suspended_delivery_is_deferral():
         "with mx.slow.example[198.51.100.9] while sending RCPT TO)\n"
     )
     events, _ = parse_all(line)
-    assert [event.type for event in events] == [EventType.SENT, EventType.DEFERRED]
+    assert [event.type for event in events] == [EventType.DEFERRED]
 
 
 def test_postfix_expiry_soft_bounce_per_queued_recipient():
     events, _ = parse_all(DEFERRED_THEN_EXPIRED)
     assert [event.type for event in events] == [
-        EventType.SENT,
         EventType.DEFERRED,
         EventType.DELIVERED,
         EventType.DEFERRED,
@@ -186,6 +214,7 @@ def test_postfix_expiry_soft_bounce_per_queued_recipient():
     ]
     expired = events[-1]
     assert expired.recipient == "full@remote.example"
+    assert expired.sender == "ann@shop.example"
     assert expired.bounce_reason == "expired"
     assert expired.hard is False
     assert expired.time == datetime(2024, 9, 30, 20, 46, 8, tzinfo=timezone.utc)
@@ -212,11 +241,11 @@ Sep  4 02:00:01 mx1 postfix-192.0.2.23/smtp[3]: 99CCC9: to=<b@remote.example>, r
 Sep  4 02:00:01 mx1 postfix-192.0.2.23/qmgr[2]: 99CCC9: removed
 """
     events, _ = parse_all(text)
-    sent = of_type(events, EventType.SENT)
     delivered = of_type(events, EventType.DELIVERED)
-    assert [event.sender for event in sent] == ["first@shop.example", "second@shop.example"]
+    assert of_type(events, EventType.SENT) == []
+    assert [event.sender for event in delivered] == ["first@shop.example", "second@shop.example"]
     assert [event.message_id for event in delivered] == ["first@shop.example", "second@shop.example"]
-    assert sent[0].event_id != sent[1].event_id
+    assert delivered[0].event_id != delivered[1].event_id
 
 
 def test_postfix_queue_id_reuse_without_removed_line():
@@ -247,7 +276,7 @@ def test_postfix_local_addresses_hop_excluded():
         "relay=signer.shop.example[10.0.0.5]:2501, delay=0.2, delays=0.01/0/0/0.19, dsn=2.0.0, status=sent (250 ok)\n"
     )
     assert parse_all(line, local_addresses=frozenset({"10.0.0.5"}))[0] == []
-    assert len(parse_all(line)[0]) == 2
+    assert [event.type for event in parse_all(line)[0]] == [EventType.DELIVERED]
 
 
 @pytest.mark.parametrize(
@@ -288,7 +317,7 @@ Mar  3 10:00:02 mx1 postfix-out/smtp[104]: 4Bx4Bn3Gm9z1xvp: to=<a@remote.example
 Mar  3 10:00:03 mx1 postfix-out/qmgr[103]: 4Bx4Bn3Gm9z1xvp: removed
 """
     parser, items = run_parser(text)
-    assert [item.queue_id for item in items] == ["4Bx4Bn3Gm9z1xvp", "4Bx4Bn3Gm9z1xvp"]
+    assert [item.queue_id for item in items] == ["4Bx4Bn3Gm9z1xvp"]
     assert items[0].sender == "news@shop.example"
     assert parser.open == {}
 
@@ -299,7 +328,7 @@ def test_postfix_iso_timestamps():
         "relay=mx.remote.example[203.0.113.5]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)\n"
     )
     events, _ = parse_all(line)
-    assert events[1].time == datetime(2024, 1, 2, 2, 4, 5, 123456, tzinfo=timezone.utc)
+    assert events[0].time == datetime(2024, 1, 2, 2, 4, 5, 123456, tzinfo=timezone.utc)
 
 
 def test_postfix_rfc5424_lines():
@@ -308,7 +337,8 @@ def test_postfix_rfc5424_lines():
         "relay=mx.remote.example[203.0.113.5]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)\n"
     )
     events, _ = parse_all(line)
-    assert [event.type for event in events] == [EventType.SENT, EventType.DELIVERED]
+    assert [event.type for event in events] == [EventType.DELIVERED]
+    assert events[0].extra["instance"] == "postfix"
 
 
 def test_postfix_new_year_rollover():
@@ -489,7 +519,7 @@ def test_postfix_iso_timestamp_forms(timestamp):
     )
     for text in (line, "<22>" + line):
         events, _ = parse_all(text)
-        assert events[1].time == datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+        assert events[0].time == datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
 
 def test_postfix_notification_linked_to_message():
@@ -499,6 +529,6 @@ def test_postfix_notification_linked_to_message():
     )
     events, _ = parse_all(remote_dsn)
     dsn_events = [event for event in events if event.queue_id == "33CCC3"]
-    assert [event.type for event in dsn_events] == [EventType.SENT, EventType.DELIVERED]
+    assert [event.type for event in dsn_events] == [EventType.DELIVERED]
     assert dsn_events[0].extra["notification_for"] == "22BBB2"
-    assert dsn_events[1].extra["notification_for"] == "22BBB2"
+    assert dsn_events[0].sender == ""

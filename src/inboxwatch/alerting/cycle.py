@@ -5,7 +5,7 @@ notification log, recent resolves) and returns every change to store:
 alerts, history entries, notification decisions, group notifications,
 escalations and log entries. It walks all open alerts, not only those with
 a signal this cycle, so repeats, escalations and delayed group notifications
-happen while a firing alert sees no new signal. Pure: no I/O, and `now` is
+happen while a firing alert gets no new signal. Pure: no I/O, and `now` is
 the one time of the cycle.
 """
 
@@ -49,8 +49,8 @@ class Policy:
 class CycleState:
     """What the engine read before the cycle.
 
-    `past_changes` holds, by fingerprint, the state changes of recently
-    resolved alerts within the flap window. `resolved` holds the latest
+    `past_changes` contains, by fingerprint, the state changes of recently
+    resolved alerts within the flap window. `resolved` contains the latest
     resolved alert of each fingerprint that a group last notified as firing.
     """
 
@@ -75,7 +75,7 @@ class DecisionRecord:
 
 @dataclasses.dataclass
 class Plan:
-    """Everything a cycle changes. `alerts` holds the alerts to store, by fingerprint, in their final form."""
+    """Everything a cycle changes. `alerts` contains the alerts to store, by fingerprint, in their final form."""
 
     outcomes: list[Outcome] = dataclasses.field(default_factory=list)
     alerts: dict[str, Alert] = dataclasses.field(default_factory=dict)

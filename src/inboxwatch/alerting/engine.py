@@ -47,7 +47,7 @@ class AppliedOutcome:
 
 @dataclasses.dataclass(frozen=True)
 class CycleResult:
-    """What one cycle changed: lifecycle outcomes, outbox rows written, and decisions counted by reason."""
+    """The changes of one cycle: lifecycle outcomes, outbox rows written, and decisions counted by reason."""
 
     outcomes: tuple[AppliedOutcome, ...]
     notifications: int

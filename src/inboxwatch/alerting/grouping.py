@@ -39,7 +39,7 @@ NOTIFIABLE_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
 
 
 class Reason(str, enum.Enum):
-    """Why a group is notified."""
+    """The reason a group is notified."""
 
     FIRST = "first notification"
     NEW_ALERTS = "new alerts"
@@ -63,7 +63,7 @@ class Action(str, enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class Decision:
-    """What to do with a group this cycle, and why. `reason` is a Reason value for NOTIFY, free text otherwise."""
+    """The action for a group this cycle with its reason: a Reason value for NOTIFY, free text otherwise."""
 
     action: Action
     reason: str
@@ -71,7 +71,7 @@ class Decision:
 
 @dataclasses.dataclass
 class Group:
-    """A group's members this cycle. `resolved` holds notified alerts that resolved since the last notification."""
+    """A group's members this cycle. `resolved` contains notified alerts that resolved since the last notification."""
 
     key: str
     route: RouteSnapshot
@@ -196,7 +196,12 @@ def decide(group: Group, entry: GroupLogEntry, windows: Mapping[str, TimeWindow]
     if new or raised or group.resolved:
         if now - entry.last_sent_at < route.group_interval:
             return Decision(Action.WAIT, "within group_interval")
-        reason = Reason.NEW_ALERTS if new else Reason.SEVERITY_RAISED if raised else Reason.RESOLVED
+        if new:
+            reason = Reason.NEW_ALERTS
+        elif raised:
+            reason = Reason.SEVERITY_RAISED
+        else:
+            reason = Reason.RESOLVED
         return gate(route, windows, now, reason)
 
     if not any(alert.state == AlertState.FIRING for alert in group.firing):

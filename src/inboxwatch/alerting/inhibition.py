@@ -28,7 +28,7 @@ class InhibitRule:
 
 # A critical alert mutes the warning alert of the same rule and labels. The
 # severity is not part of the fingerprint, so a threshold rule's warning and
-# critical for one group are already one alert; this rule covers evaluators
+# critical for one group are already one alert. This rule covers evaluators
 # that raise both severities as separate alerts under one rule name.
 CRITICAL_MUTES_WARNING = InhibitRule(
     source=parse_matchers(['severity="critical"']),

@@ -1,9 +1,9 @@
 """Outbox payloads for group notifications and escalations.
 
 A group payload keeps the top-level fields of a single-alert payload
-(rule, severity, state, summary, labels, ...) taken from its lead alert,
-the most severe firing one, so channels that render one alert keep
-working; `alerts` lists every alert of the notification.
+(rule, severity, state, summary, labels, ...), taken from its lead alert,
+the most severe firing one. Channels that render one alert keep working
+that way, and `alerts` lists every alert of the notification.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The routing tree: which routes an alert matches, with the channels, grouping and timers each route sets.
 
 Matching follows Alertmanager. The root route matches every alert. Under
-a matching route, the child routes are tried in order; the first child
-that matches decides, unless it sets `continue_`, in which case later
-children are tried too. A matching route whose children all fail to match
+a matching route, the child routes are tried in order. The first child
+that matches decides, unless it sets `continue_`, and then later children
+are tried too. A matching route whose children all fail to match
 is itself the result. Children inherit every setting they leave unset from
 their parent; the builder in `inboxwatch.service.alert_policy` applies that
 inheritance, so each `Route` here carries its effective settings. Pure: no I/O.

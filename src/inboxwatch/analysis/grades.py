@@ -97,7 +97,7 @@ def table_from(data: Mapping[str, Any]) -> BenchmarkTable:
         limits=(float(data["a"]), float(data["b"]), float(data["c"]), float(data["d"])),
         source=str(data.get("source", "")),
         guidance=str(data.get("guidance", "")),
-        guidance_level=float(data["guidance_level"]) if "guidance_level" in data else None,
+        guidance_level=float(data["guidance_level"]) if data.get("guidance_level") is not None else None,
         advice=str(data.get("advice", "")),
     )
 

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "inboxwatch.cli.notify",
     "inboxwatch.cli.report",
     "inboxwatch.cli.reputation",
+    "inboxwatch.cli.grades",
     "inboxwatch.cli.serve",
     "inboxwatch.cli.tokens",
 )

@@ -236,7 +236,7 @@ class SlackChannelSettings(ChannelSettingsBase):
     def check_url(self) -> SlackChannelSettings:
         check_one_secret(self.url, self.url_env, "url", required=True)
         if self.url is not None:
-            check_http_url("slack url", self.url.get_secret_value())
+            check_secret_http_url("slack url", self.url.get_secret_value())
         return self
 
     def resolve_url(self, environ: Mapping[str, str] = os.environ) -> str:
@@ -244,7 +244,7 @@ class SlackChannelSettings(ChannelSettingsBase):
         url = resolve_secret_value(self.name, "url", self.url, self.url_env, environ)
         assert url is not None
         try:
-            check_http_url("url from %s" % self.url_env, url)
+            check_secret_http_url("url from %s" % self.url_env, url)
         except ValueError as exc:
             raise ConfigError("channel %r: %s" % (self.name, exc)) from None
         return url
@@ -416,6 +416,15 @@ def check_http_url(key: str, value: str) -> None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("invalid %s %r: expected an http:// or https:// URL with a host" % (key, value))
+
+
+def check_secret_http_url(key: str, value: str) -> None:
+    """Check a URL that carries a credential; the error shows only its scheme, never the URL."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "invalid %s (scheme %r): expected an http:// or https:// URL with a host" % (key, parts.scheme or "none")
+        )
 
 
 def check_one_secret(value: SecretStr | None, variable: str | None, key: str, required: bool) -> None:

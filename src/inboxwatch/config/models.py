@@ -344,6 +344,7 @@ class AnomalySettings(Section):
     group_by: tuple[GroupDimension, ...] = ("provider",)
     for_: Duration = Field(default=timedelta(0), alias="for")
     baseline: Duration = timedelta(days=14)
+    min_baseline: Duration = timedelta(days=3)
     monitor: Duration = timedelta(hours=24)
     complaint_shift: float = Field(default=3.0, gt=1, le=100)
     complaint_h: float = Field(default=10.0, gt=0)
@@ -433,6 +434,8 @@ class Config(Section):
             duplicates = sorted({name for name in listed if listed.count(name) > 1})
             if duplicates:
                 raise ValueError("%s name %r is used more than once; names must be unique" % (kind, duplicates[0]))
+        if self.route.matchers or self.route.match or self.route.match_re:
+            raise ValueError("route: the root route matches every alert, so it takes no matchers; put them on [[routes]]")
         tree = route_names(self.route, "route")
         for index, route in enumerate(self.routes):
             tree.extend(route_names(route, "routes[%d]" % index))

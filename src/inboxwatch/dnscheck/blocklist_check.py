@@ -73,7 +73,9 @@ async def check_one(resolver: Resolver, asset: Asset, blocklist: Blocklist, heal
     return ListingResult(asset, blocklist, status, health, verdict.codes, verdict.meanings, verdict.categories, reason)
 
 
-async def check_blocklists(resolver: Resolver, assets: Sequence[Asset], blocklists: Sequence[Blocklist]) -> list[ListingResult]:
+async def check_blocklists(
+    resolver: Resolver, assets: Sequence[Asset], blocklists: Sequence[Blocklist], *, max_concurrent: int = MAX_CONCURRENT_QUERIES
+) -> list[ListingResult]:
     """Check each asset on each list it applies to, in asset-then-list order.
 
     An asset on a list whose health is anything but healthy gets status
@@ -81,11 +83,16 @@ async def check_blocklists(resolver: Resolver, assets: Sequence[Asset], blocklis
     """
     healths = await asyncio.gather(*(probe_health(resolver, blocklist) for blocklist in blocklists))
     health_by_list = dict(zip((blocklist.name for blocklist in blocklists), healths))
-    gate = asyncio.Semaphore(MAX_CONCURRENT_QUERIES)
-
-    async def limited(asset: Asset, blocklist: Blocklist) -> ListingResult:
-        async with gate:
-            return await check_one(resolver, asset, blocklist, health_by_list[blocklist.name])
-
     pairs = [(asset, blocklist) for asset in assets for blocklist in blocklists if applies(asset, blocklist)]
-    return list(await asyncio.gather(*(limited(asset, blocklist) for asset, blocklist in pairs)))
+    results: list[ListingResult | None] = [None] * len(pairs)
+    # A fixed pool of workers takes the pairs in turn. One task per pair
+    # behind a semaphore did the same, at the cost of thousands of waiting
+    # tasks and their wake-ups.
+    work = iter(enumerate(pairs))
+
+    async def worker() -> None:
+        for index, (asset, blocklist) in work:
+            results[index] = await check_one(resolver, asset, blocklist, health_by_list[blocklist.name])
+
+    await asyncio.gather(*(worker() for _ in range(min(max_concurrent, len(pairs)))))
+    return results

@@ -29,8 +29,6 @@ def public_suffix_list() -> PublicSuffixList:
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _LOOKS_LIKE_IPV4 = re.compile(r"^[0-9.]+$")
 
-# RFC 5782 section 2.3: list entries are returned as addresses in 127.0.0.0/8.
-_LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 
 
 class AssetKind(str, enum.Enum):
@@ -109,6 +107,12 @@ def registered_domain(name: str) -> str:
     return domain
 
 
+@functools.lru_cache(maxsize=65536)
+def reversed_address(text: str) -> str:
+    """Reverse a valid address given as text; cached because each asset is queried on every list."""
+    return reversed_ip(ipaddress.ip_address(text))
+
+
 def reversed_ip(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     # RFC 5782 section 2.1 (IPv4: octets reversed) and 2.4 (IPv6: all 32 nibbles reversed).
     if address.version == 4:
@@ -127,7 +131,7 @@ def applies(asset: Asset, blocklist: Blocklist) -> bool:
 def query_name(asset: Asset, blocklist: Blocklist) -> str:
     """Build the name to query for `asset` in `blocklist`; the caller checks `applies` first."""
     if asset.kind is not AssetKind.DOMAIN:
-        return "%s.%s" % (reversed_ip(ipaddress.ip_address(asset.value)), blocklist.zone)
+        return "%s.%s" % (reversed_address(asset.value), blocklist.zone)
     if blocklist.kind is ListKind.REGISTERED_DOMAIN:
         return "%s.%s" % (registered_domain(asset.value), blocklist.zone)
     return "%s.%s" % (asset.value, blocklist.zone)
@@ -178,11 +182,10 @@ def read_answer(blocklist: Blocklist, lookup: Lookup) -> Verdict:
     meanings: list[str] = []
     categories: list[Category] = []
     for address in lookup.records:
-        try:
-            in_loopback = ipaddress.ip_address(address) in _LOOPBACK
-        except ValueError:
-            in_loopback = False
-        if not in_loopback:
+        # RFC 5782 section 2.3: entries are returned as addresses in
+        # 127.0.0.0/8. A records arrive as dotted quads, so the prefix test
+        # is exactly that membership test, at a fraction of `ipaddress`'s cost.
+        if not address.startswith("127."):
             meanings.append("answer %s is outside 127.0.0.0/8, not a blocklist code" % address)
             categories.append(Category.ERROR)
             continue

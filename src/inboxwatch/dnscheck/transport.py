@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import struct
 
 import dns.entropy
@@ -29,18 +30,22 @@ RD_FLAGS = 0x0100
 OPT_RECORD = b"\x00" + struct.pack("!HHIH", 41, EDNS_PAYLOAD, 0, 0)
 CLASS_IN = 1
 HEADER_OCTETS = 12
+RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
 
 
 def encode_question(name: str, rdtype: int) -> bytes:
     """Encode the question section for `name` (text, ASCII) and the numeric record type."""
-    labels = [label for label in name.rstrip(".").split(".") if label] if name not in (".", "") else []
+    text = name.rstrip(".")
+    try:
+        labels = text.encode("ascii").split(b".") if text else []
+    except UnicodeEncodeError:
+        raise CheckError("invalid DNS name %r: labels must be ASCII; encode internationalised names with IDNA first" % name) from None
     wire = bytearray()
     for label in labels:
-        data = label.encode("ascii", errors="strict") if label.isascii() else b""
-        if not data or len(data) > MAX_LABEL_OCTETS:
-            raise CheckError("invalid DNS name %r: label %r must be 1 to %d ASCII characters" % (name, label, MAX_LABEL_OCTETS))
-        wire.append(len(data))
-        wire += data
+        if not 0 < len(label) <= MAX_LABEL_OCTETS:
+            raise CheckError("invalid DNS name %r: label %r must be 1 to %d ASCII characters" % (name, label.decode(), MAX_LABEL_OCTETS))
+        wire.append(len(label))
+        wire += label
     wire.append(0)
     if len(wire) > MAX_NAME_OCTETS:
         raise CheckError("invalid DNS name %r: longer than %d octets" % (name, MAX_NAME_OCTETS))
@@ -73,6 +78,13 @@ class UdpChannel(asyncio.DatagramProtocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # The default buffer (often 208 KiB) holds only about a hundred
+            # small datagrams, because the kernel charges each its full
+            # buffer overhead; replies beyond that are dropped and time out.
+            # The kernel caps the request at net.core.rmem_max.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
 
     def usable_on(self, loop: asyncio.AbstractEventLoop) -> bool:
         return self.loop is loop and self.transport is not None and not self.transport.is_closing()

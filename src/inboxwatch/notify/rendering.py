@@ -13,7 +13,6 @@ autoescaped.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,8 +23,6 @@ from inboxwatch.config.channels import ChannelSettingsBase
 from inboxwatch.errors import ChannelError, ConfigError
 from inboxwatch.notify.alertgroup import AlertGroup, alert_page_url, read_group
 from inboxwatch.notify.notification import REASON_TAGS, Notification, format_labels
-
-log = logging.getLogger(__name__)
 
 # Slack mrkdwn control characters and their escapes, from Slack's formatting
 # reference (api.slack.com/reference/surfaces/formatting#escaping).

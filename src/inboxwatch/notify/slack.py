@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 
 from inboxwatch.config.channels import SlackChannelSettings
+from inboxwatch.notify.alertgroup import read_group
 from inboxwatch.notify.http import HttpPoster
 from inboxwatch.notify.notification import Notification
 from inboxwatch.notify.rendering import MessageTemplates, RenderedMessage, alert_url
-from inboxwatch.notify.alertgroup import read_group
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from email.message import Message
 
 from inboxwatch.model.bounces import ComplaintRecord
 from inboxwatch.parsers.dsn import field_blocks
-from inboxwatch.parsers.mime import first_address, header_text, part_text, walk_leaves
+from inboxwatch.parsers.mime import first_address, header_text, part_text, typed_leaves
 from inboxwatch.parsers.returned import read_returned, returned_headers
 
 FEEDBACK_PART = "message/feedback-report"
@@ -39,7 +39,8 @@ def is_complaint(message: Message) -> bool:
 
 def feedback_part(message: Message) -> Message | None:
     for part in message.walk():
-        if part.get_content_type() == FEEDBACK_PART:
+        # The substring test skips the costlier parameter parsing for most parts.
+        if "feedback-report" in (part.get("Content-Type") or "").lower() and part.get_content_type() == FEEDBACK_PART:
             return part
     return None
 
@@ -63,8 +64,8 @@ def message_part_text(part: Message) -> str:
 
 
 def jmrp_recipient(message: Message) -> str | None:
-    for part in walk_leaves(message):
-        if part.get_content_type() != "message/rfc822":
+    for content_type, part in typed_leaves(message):
+        if content_type != "message/rfc822":
             continue
         payload = part.get_payload()
         if isinstance(payload, list) and payload and isinstance(payload[0], Message):

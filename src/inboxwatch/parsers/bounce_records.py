@@ -15,7 +15,7 @@ from inboxwatch.classify.bounce_patterns import RECIPIENT_DOMAIN_REASONS, RULES_
 from inboxwatch.model.bounces import BounceRecord
 from inboxwatch.parsers.bounce_text import any_recipient, find_failures, notice_body
 from inboxwatch.parsers.dsn import RecipientFailure, field_blocks, find_reply_code, recipient_failures
-from inboxwatch.parsers.mime import all_addresses, first_address, header_text, part_text, walk_leaves
+from inboxwatch.parsers.mime import all_addresses, first_address, header_text, part_text, typed_leaves
 from inboxwatch.parsers.returned import ReturnedMessage, read_returned, returned_headers
 
 DELIVERY_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
@@ -34,7 +34,7 @@ SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 
 
 def has_delivery_status(message: Message) -> bool:
-    return any(part.get_content_type() in DELIVERY_STATUS_TYPES for part in walk_leaves(message))
+    return any(content_type in DELIVERY_STATUS_TYPES for content_type, _ in typed_leaves(message))
 
 
 def forwarded_bounce(message: Message) -> Message | None:
@@ -44,8 +44,8 @@ def forwarded_bounce(message: Message) -> Message | None:
     """
     if has_delivery_status(message):
         return None
-    for part in walk_leaves(message):
-        if part.get_content_type() != "message/rfc822":
+    for content_type, part in typed_leaves(message):
+        if content_type != "message/rfc822":
             continue
         payload = part.get_payload()
         if isinstance(payload, list) and payload and isinstance(payload[0], Message):
@@ -66,23 +66,22 @@ def looks_like_bounce(message: Message) -> bool:
 def notice_text(message: Message) -> str:
     """Return the human-readable text of a notice, outside any returned message."""
     plain, html = [], []
-    for part in walk_leaves(message):
-        content_type = part.get_content_type()
+    for content_type, part in typed_leaves(message):
         if content_type == "message/rfc822" or content_type in DELIVERY_STATUS_TYPES:
             continue
         if content_type in ("text/rfc822-headers", "message/rfc822-headers"):
             continue
         if content_type == "text/html":
             html.append(TAG.sub(" ", part_text(part)))
-        elif part.get_content_maintype() == "text" or not message.is_multipart():
+        elif content_type.startswith("text/") or not message.is_multipart():
             plain.append(part_text(part))
     return "\n".join(plain or html)
 
 
 def delivery_status_blocks(message: Message) -> list[dict[str, str]]:
     blocks: list[dict[str, str]] = []
-    for part in walk_leaves(message):
-        if part.get_content_type() not in DELIVERY_STATUS_TYPES:
+    for content_type, part in typed_leaves(message):
+        if content_type not in DELIVERY_STATUS_TYPES:
             continue
         payload = part.get_payload()
         if isinstance(payload, list):

@@ -16,10 +16,10 @@ import re
 from inboxwatch.parsers.dsn import RecipientFailure, find_reply_code
 from inboxwatch.parsers.mime import all_addresses
 
-# Lines after which a notice quotes the original message (qmail, Exim,
-# Gmail, Sendmail, Exchange, Japanese and other providers).
-ORIGINAL_MESSAGE_MARKER = re.compile(
-    r"^\s*(?:-{2,}|={2,}|\*{2,}|_{2,})?\s*(?:"
+# Phrases that open the line after which a notice quotes the original
+# message (qmail, Exim, Gmail, Sendmail, Exchange, Japanese and other
+# providers).
+ORIGINAL_MESSAGE_PHRASES = (
     r"below this line is a copy of the message|this is a copy of the message|"
     r"(?:the )?original message (?:follows|was received|headers?)|original message|returned message|"
     r"(?:start of )?(?:returned|original|undelivered|unsent) (?:mail|message|content)|"
@@ -28,10 +28,17 @@ ORIGINAL_MESSAGE_MARKER = re.compile(
     r"original message header|"
     r"the following is the original message|"
     r"元のメッセージ|送信したメッセージ"
-    r")",
-    re.IGNORECASE,
 )
-HEADER_START = re.compile(r"^(?:Return-Path|Received|Message-ID|Content-Type: message/rfc822):", re.IGNORECASE)
+# The marker line: optionally a border of dashes, equals signs, stars or underscores, then a phrase.
+ORIGINAL_MESSAGE_MARKER = re.compile(
+    r"^[^\S\n]*(?:-{2,}|={2,}|\*{2,}|_{2,})?[^\S\n]*(?:%s)" % ORIGINAL_MESSAGE_PHRASES, re.IGNORECASE
+)
+HEADER_NAMES = r"(?:Return-Path|Received|Message-ID|Content-Type: message/rfc822):"
+HEADER_START = re.compile("^" + HEADER_NAMES, re.IGNORECASE)
+# Candidates for either line anywhere in a notice. An unanchored search
+# skips ahead by the phrases' first characters, which is several times
+# faster than trying an anchored pattern at every line.
+QUOTE_CANDIDATE = re.compile("%s|%s" % (ORIGINAL_MESSAGE_PHRASES, HEADER_NAMES), re.IGNORECASE)
 
 # Ways a notice puts a failed address at the start of a line.
 RECIPIENT_LINE = (
@@ -66,12 +73,26 @@ ROLE_ADDRESS = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemo
 
 
 def notice_body(text: str) -> str:
-    """Return the notice up to the point where the original message is quoted."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    for index, line in enumerate(lines):
-        if index > 0 and (ORIGINAL_MESSAGE_MARKER.match(line) or HEADER_START.match(line)):
-            return "\n".join(lines[:index])
-    return "\n".join(lines)
+    """Return the notice up to the point where the original message is quoted.
+
+    The first line never counts as the marker, because some notices open
+    with a line such as "Returned mail: see transcript".
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    position = text.find("\n") + 1
+    if position == 0:
+        return text
+    while True:
+        found = QUOTE_CANDIDATE.search(text, position)
+        if found is None:
+            return text
+        line_start = text.rfind("\n", 0, found.start()) + 1
+        line_end = text.find("\n", found.end())
+        line_end = len(text) if line_end < 0 else line_end
+        line = text[line_start:line_end]
+        if ORIGINAL_MESSAGE_MARKER.match(line) or HEADER_START.match(line):
+            return text[: line_start - 1]
+        position = line_end + 1
 
 
 def find_failures(notice: str, excluded: set[str]) -> list[RecipientFailure]:

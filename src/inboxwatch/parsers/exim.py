@@ -90,7 +90,6 @@ class Message:
     header_message_id: str | None = None
     arrived_at: datetime | None = None
     arrival_line: str | None = None
-    sent_emitted: bool = False
     hosts_tried: list[str] = dataclasses.field(default_factory=list)
     ever_remote: bool = False
     ever_internal: bool = False
@@ -246,9 +245,6 @@ class EximLogParser:
 
         time = self.times.read(timestamp) if timestamp else None
         items: list[Any] = []
-        if not current.sent_emitted:
-            current.sent_emitted = True
-            items.append(self.sent_event(current, time, line))
         if event_type is EventType.DEFERRED:
             current.remote_deferred.add(recipient)
         else:
@@ -298,19 +294,6 @@ class EximLogParser:
             return None
         current.ever_internal = True
         return "internal_hops"
-
-    def sent_event(self, current: Message, time: datetime | None, line: str) -> DeliveryEvent:
-        """Build the message's `sent` event, emitted with its first outbound delivery line."""
-        return DeliveryEvent(
-            type=EventType.SENT,
-            time=current.arrived_at or time,
-            source=KIND,
-            event_id=make_event_id(KIND, "sent", current.message_id, current.arrival_line or line),
-            sender=current.sender,
-            message_id=current.header_message_id,
-            queue_id=current.message_id,
-            tenant=self.context.tenant,
-        )
 
     def delivery_event(
         self,

@@ -16,6 +16,7 @@ import email.policy
 import email.utils
 import logging
 import re
+import weakref
 from collections.abc import Iterator
 from email.message import Message
 
@@ -160,6 +161,23 @@ def walk_leaves(message: Message) -> Iterator[Message]:
             yield from walk_leaves(part)
     else:
         yield message
+
+
+def typed_leaves(message: Message) -> tuple[tuple[str, Message], ...]:
+    """Return (content type, part) for each part that `walk_leaves` yields, computed once per message.
+
+    Readers of one bounce look at its parts a dozen times, and the tree does
+    not change after `parse_message` repaired it, so the list is cached for
+    as long as the message lives.
+    """
+    cached = _typed_leaves_cache.get(message)
+    if cached is None:
+        cached = tuple((part.get_content_type(), part) for part in walk_leaves(message))
+        _typed_leaves_cache[message] = cached
+    return cached
+
+
+_typed_leaves_cache: weakref.WeakKeyDictionary[Message, tuple[tuple[str, Message], ...]] = weakref.WeakKeyDictionary()
 
 
 def has_mime_parts(message: Message) -> bool:

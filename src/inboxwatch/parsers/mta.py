@@ -34,12 +34,12 @@ def is_internal_address(address: str | None, local_addresses: frozenset[str]) ->
     return address in local_addresses or is_loopback(address)
 
 
-def make_event_id(source: str, *parts: str | None) -> str:
+def make_event_id(source: str, *parts: str) -> str:
     """Derive an event id from the parser kind and the input that produced the event.
 
     Callers pass the raw line(s) and the fields that tell apart several
     events of one line (the recipient, the event type), so reading the same
     log again gives the same ids.
     """
-    text = "\x00".join([source, *(part or "" for part in parts)])
+    text = "\x00".join((source, *parts))
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()

@@ -79,7 +79,8 @@ class Lifecycle:
     # The queue id of the message this one reports on, when bounce(8)
     # created it as a delivery status notification.
     notification_for: str | None = None
-    sent_emitted: bool = False
+    # The Postfix instance (syslog name) that made the outbound attempts.
+    instance: str | None = None
     deferred: dict[str, StatusLine] = dataclasses.field(default_factory=dict)
 
 
@@ -263,10 +264,8 @@ class PostfixLogParser:
 
         current = self.lifecycle(queue_id)
         time = self.times.read(parts.timestamp)
+        current.instance = parts.instance
         items: list[Any] = []
-        if not current.sent_emitted:
-            current.sent_emitted = True
-            items.append(self.sent_event(current, time, line))
         if event_type is EventType.DEFERRED:
             current.deferred[status.recipient] = status
         else:
@@ -293,25 +292,10 @@ class PostfixLogParser:
             return "internal_hops"
         return None
 
-    def sent_event(self, current: Lifecycle, time: datetime | None, line: str) -> DeliveryEvent:
-        """Build the message's `sent` event, emitted with its first outbound delivery attempt."""
-        origin = current.queued_line or line
-        return DeliveryEvent(
-            type=EventType.SENT,
-            time=self.times.read(current.queued_timestamp) if current.queued_timestamp else time,
-            source=KIND,
-            event_id=make_event_id(KIND, "sent", current.queue_id, origin),
-            sender=current.sender,
-            message_id=current.message_id,
-            queue_id=current.queue_id,
-            tenant=self.context.tenant,
-            extra=self.lifecycle_extra(current),
-        )
-
     def lifecycle_extra(self, current: Lifecycle) -> dict[str, Any]:
         extra: dict[str, Any] = {}
-        if current.recipient_count is not None:
-            extra["recipient_count"] = current.recipient_count
+        if current.instance is not None:
+            extra["instance"] = current.instance
         if current.notification_for is not None:
             extra["notification_for"] = current.notification_for
         return extra
@@ -323,11 +307,9 @@ class PostfixLogParser:
         if event_type is EventType.BOUNCED:
             classification = classify(status.smtp_code, status.enhanced_status, status.reply)
             hard, reason = classification.hard, classification.reason
-        extra: dict[str, Any] = {}
+        extra = self.lifecycle_extra(current)
         if status.original_recipient:
             extra["original_recipient"] = status.original_recipient
-        if current.notification_for is not None:
-            extra["notification_for"] = current.notification_for
         return DeliveryEvent(
             type=event_type,
             time=time,
@@ -379,6 +361,7 @@ class PostfixLogParser:
                     diagnostic="expired, returned to sender; last attempt: %s" % (last.reply or last.status),
                     bounce_reason=EXPIRED_REASON,
                     hard=False,
+                    extra=self.lifecycle_extra(current),
                 )
             )
         current.deferred.clear()

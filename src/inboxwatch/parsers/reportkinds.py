@@ -24,6 +24,15 @@ TLSRPT_MEDIA_TYPE = re.compile(rb"^content-type:\s*application/tlsrpt\+(?:json|g
 # RFC 8460 section 5.3: header fields of a TLS report email.
 TLSRPT_HEADER = re.compile(rb"^tls-report-(?:domain|submitter):", re.IGNORECASE | re.MULTILINE)
 DMARC_SUBJECT = re.compile(rb"^subject:[^\n]*report[ -]?domain", re.IGNORECASE | re.MULTILINE)
+# Signs that one of an email's parts may be a report: an application/* or
+# XML part, an attachment named like a report file, or report markup in the
+# clear. Emails without any (bounces, ordinary mail) are not unpacked,
+# because parsing their MIME tree is most of the cost of detecting them.
+REPORT_CARRIER = re.compile(
+    rb"^content-type:[ \t]*(?:application/|text/xml)|name=[ \t]*\"?[^\";\r\n]*\.(?:xml|gz|gzip|zip|json)\b"
+    rb"|<(?:[\w.-]+:)?feedback[\s>]|\"organization-name\"",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 # Detection scores (0 to 100, see `ParserSpec`). A report inside a container
 # or an email scores 90, above the generic email parsers, which leave
@@ -54,6 +63,8 @@ def _kinds_in_head(head: bytes) -> tuple[str | None, frozenset[str]]:
     bare = classify_document(head)
     if bare is not None:
         return bare, frozenset()
+    if not REPORT_CARRIER.search(head) and looks_like_email(head):
+        return None, frozenset()
     contained = frozenset(
         kind for kind in (classify_document(content, content_type) for content_type, content in peek(head)) if kind
     )

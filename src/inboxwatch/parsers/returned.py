@@ -12,7 +12,7 @@ import dataclasses
 import re
 from email.message import Message
 
-from inboxwatch.parsers.mime import header_text, parse_headers, part_text, walk_leaves
+from inboxwatch.parsers.mime import header_text, parse_headers, part_text, typed_leaves
 
 CAMPAIGN_HEADERS = ("X-Campaign", "X-Campaign-ID", "X-Campaign-Id", "X-Mailgun-Campaign-Id", "X-Inboxwatch-Campaign")
 TENANT_HEADERS = ("X-Inboxwatch-Tenant", "X-Tenant")
@@ -33,8 +33,7 @@ class ReturnedMessage:
 
 def returned_headers(message: Message, notice_text: str = "") -> Message | None:
     """Return the headers of the returned original, or None when there are none."""
-    for part in walk_leaves(message):
-        content_type = part.get_content_type()
+    for content_type, part in typed_leaves(message):
         if content_type == "message/rfc822":
             payload = part.get_payload()
             if isinstance(payload, list) and payload and isinstance(payload[0], Message):

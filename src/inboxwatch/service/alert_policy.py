@@ -76,7 +76,10 @@ def build_route(settings: RouteSettings, parent: Route, name: str, *, is_root: b
 
 
 def pick(value, inherited):
-    return inherited if value is None else tuple(value) if isinstance(value, list) else value
+    """Return the route's own setting, or the parent's when the route leaves it unset (None)."""
+    if value is None:
+        return inherited
+    return value
 
 
 def time_window(settings) -> TimeWindow:

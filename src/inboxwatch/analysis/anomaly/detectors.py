@@ -98,12 +98,19 @@ class RateWindow:
 
 
 def rate_window(series: Sequence[HourPoint], metric: str, at: datetime, params: AnomalyParameters) -> RateWindow | None:
-    """Cut a group's mature hours into baseline and monitored counts of `metric`; None when no hour is mature."""
+    """Cut a group's mature hours into baseline and monitored counts of `metric`.
+
+    None when no hour is mature or the baseline spans less than `min_baseline`.
+    """
     parts = split(mature(series, at, maturity_of(metric, params)), params)
     if parts is None or not parts[1]:
         return None
     baseline, monitored = parts
     counts_of = RATE_COUNTS[metric]
+    # The store returns zero rows for hours before a group's first mail; history starts at the first volume.
+    first_active = next((start for start, row in baseline if counts_of(row)[1] > 0), None)
+    if first_active is None or monitored[0][0] - first_active < params.min_baseline:
+        return None
     return RateWindow(
         metric=metric,
         baseline=[counts_of(row) for _, row in baseline],
@@ -225,13 +232,18 @@ def judge_volume(series: Sequence[HourPoint], labels: dict[str, str], at: dateti
     if len(points) < params.volume_hours:
         return None
     judged = points[-params.volume_hours :]
+    # Zero rows before the group's first mail are no history of it.
+    first_active = next((start for start, row in points if sent_volume(row) > 0), None)
+    if first_active is None:
+        return None
     zs: list[float] = []
     expected_total = observed_total = 0.0
     for start, row in judged:
         history = []
         weeks_seen = 0
         for week in range(1, params.volume_weeks + 1):
-            same_hours = [volume_at(points, start - week * WEEK + offset * HOUR) for offset in (-1, 0, 1)]
+            moments = [start - week * WEEK + offset * HOUR for offset in (-1, 0, 1)]
+            same_hours = [volume_at(points, moment) if moment >= first_active else None for moment in moments]
             if same_hours[1] is not None:
                 weeks_seen += 1
             history.extend(value for value in same_hours if value is not None)

@@ -69,22 +69,21 @@ def to_signal(finding: Finding, at: datetime, hold_for_seconds: float = 0.0) -> 
 
 
 def summarize(finding: Finding) -> str:
-    """Write one line such as "Gmail bounce rate 6.1% (610/10000) over 3h, expected 1.5%: anomalous (EWMA, 99.9% sure)"."""
+    """Write one line such as "Microsoft complaint rate 0.31% (56/18000) over 24h, expected 0.09%: anomalous (cusum, 99.9% sure)"."""
     subject = "%s %s" % (group_name(finding.labels), finding.metric.replace("_", " "))
     hours = max(int((finding.window_end - finding.window_start).total_seconds() // 3600), 1)
     if finding.metric == "volume":
         observed = "%s %d messages over %dh, expected %d" % (subject, round(finding.observed), hours, round(finding.expected))
+    elif finding.detector == "ewma":
+        counts = ""
+        if finding.denominator is not None and "numerator" in finding.detail:
+            counts = "; %d/%d in all" % (finding.detail["numerator"], finding.denominator)
+        observed = "%s %s (EWMA of the last %dh%s), expected %s" % (subject, percent(finding.observed), hours, counts, percent(finding.expected))
     else:
         counts = ""
         if finding.denominator is not None and "numerator" in finding.detail:
             counts = " (%d/%d)" % (finding.detail["numerator"], finding.denominator)
-        observed = "%s %s%s over %dh, expected %s" % (
-            subject,
-            percent(finding.observed),
-            counts,
-            hours,
-            percent(finding.expected),
-        )
+        observed = "%s %s%s over %dh, expected %s" % (subject, percent(finding.observed), counts, hours, percent(finding.expected))
     verdict = "anomalous" if finding.anomalous else "normal"
     return "%s: %s (%s, %.1f%% sure)" % (observed, verdict, finding.detector, finding.confidence * 100)
 
