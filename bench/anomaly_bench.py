@@ -1,10 +1,10 @@
 """Score inboxwatch's anomaly detectors against a plain z-score on labelled synthetic streams.
 
-The generator makes hourly per-provider counts with weekly seasonality
-(busy weekdays, quieter weekends, near-silent nights), campaign bursts that
-multiply volume and nudge bounce rates, and per-hour rates drawn from Beta
-distributions, so hours vary more than binomial noise (as real campaigns and
-lists do). Into each stream it injects three labelled incidents at random
+The generator makes hourly per-provider counts with weekly seasonality:
+busy weekdays, quieter weekends and near-silent nights. Campaign bursts
+multiply volume and nudge bounce rates. Per-hour rates are drawn from Beta
+distributions, so hours vary more than binomial noise, as real campaigns
+and lists do. Into each stream it injects three labelled incidents at random
 times and providers: a bounce spike (bounce rate to 8% for 4 hours), a slow
 complaint creep (complaint rate rising linearly to 5 times normal over
 72 hours, then holding 24 hours) and a volume drop (volume to a quarter for
@@ -67,7 +67,7 @@ NIGHT_HOURS = range(0, 6)
 PLAIN_WINDOW = 100
 PLAIN_SIGMAS = 2.0
 
-# Which metric each incident kind changes.
+# The metric each incident kind changes.
 INCIDENT_METRIC = {"bounce_spike": "bounce_rate", "complaint_creep": "complaint_rate", "volume_drop": "volume"}
 
 
@@ -235,6 +235,7 @@ class Score:
     true_episodes: int = 0
     false_episodes: int = 0
     false_at_night: int = 0
+    false_by_metric: dict[str, int] = dataclasses.field(default_factory=lambda: defaultdict(int))
     detected: int = 0
     incidents: int = 0
     delays: list[float] = dataclasses.field(default_factory=list)
@@ -256,6 +257,7 @@ def score(flagged: set[tuple[str, str, datetime]], incidents: list[Incident], re
         overlapping = [item for item in incidents if item.provider == provider and first <= item.end and last >= item.start]
         if not overlapping:
             result.false_episodes += 1
+            result.false_by_metric[metric] += 1
             if first.hour in NIGHT_HOURS:
                 result.false_at_night += 1
         elif any(INCIDENT_METRIC[item.kind] == metric for item in overlapping):
@@ -299,8 +301,17 @@ def main() -> None:
     for name, result in results.items():
         delay = "%.1f" % statistics.median(result.delays) if result.delays else "-"
         kinds = ", ".join("%s %d/%d" % (kind, hit, total) for kind, (hit, total) in sorted(result.by_kind.items()))
+        false_metrics = ", ".join("%s %d" % item for item in sorted(result.false_by_metric.items()))
         rows.append(
-            (name, "%.2f" % result.precision, "%.2f" % result.recall, delay, str(result.false_episodes), str(result.false_at_night), kinds)
+            (
+                name,
+                "%.2f" % result.precision,
+                "%.2f" % result.recall,
+                delay,
+                "%d (%s)" % (result.false_episodes, false_metrics or "none"),
+                str(result.false_at_night),
+                kinds,
+            )
         )
     header = ("detector", "precision", "recall", "median delay (h)", "false episodes", "false at night", "detected by kind")
     if args.markdown:

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Measure DMARC aggregate report parsing: inboxwatch beside parsedmarc on the same files.
 
-Generates a folder of aggregate reports (a quarter each as plain XML, gzip,
-zip and email with a gzip attachment), then parses every file in a fresh
-child process per tool and round: inboxwatch through `parse_path` (format
-detection, unpacking, parsing, as `inboxwatch parse` does) and parsedmarc
-through `parse_report_file(offline=True, always_use_local_files=True)`, so
-parsedmarc makes no DNS or HTTP requests. Rates count parse time only,
-measured inside the child; peak memory is the child's maximum resident set
-size. Rates are given per CPU second (steadier on a shared machine) and
+Generates a folder of aggregate reports, a quarter each as plain XML, gzip,
+zip and email with a gzip attachment. Then it parses every file in a fresh
+child process per tool and round. inboxwatch goes through `parse_path`
+(format detection unless `--kind` names the format, unpacking, parsing, as
+`inboxwatch parse` does). parsedmarc goes through
+`parse_report_file(offline=True, always_use_local_files=True)`, so it makes
+no DNS or HTTP requests. Rates count parse time only, measured inside the
+child. Peak memory is the child's maximum resident set size. Rates are given per CPU second (steadier on a shared machine) and
 per wall-clock second. Each figure is the median of `--rounds` rounds.
 
 parsedmarc runs from its own virtual environment so that its dependencies

@@ -42,7 +42,9 @@ def uid_set(text: str, highest: int) -> set[int]:
     for part in text.split(","):
         low, _, high = part.partition(":")
         first = highest if low == "*" else int(low)
-        last = first if not high else (highest if high == "*" else int(high))
+        last = first
+        if high:
+            last = highest if high == "*" else int(high)
         uids.update(range(min(first, last), max(first, last) + 1))
     return uids
 

@@ -55,7 +55,12 @@ class ScriptedServer:
                 body = self.rfile.read(length) if length else b""
                 server.requests.append(Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers), body))
                 queue = server.routes.get(parts.path)
-                canned = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else Canned(404, b"not found")
+                if not queue:
+                    canned = Canned(404, b"not found")
+                elif len(queue) > 1:
+                    canned = queue.pop(0)
+                else:
+                    canned = queue[0]
                 self.send_response(canned.status)
                 for name, value in canned.headers.items():
                     self.send_header(name, value)

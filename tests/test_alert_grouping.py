@@ -27,7 +27,7 @@ TIMELINE = [
     (0, [breach(provider="microsoft")], None),
     # group_wait has passed, with no new signal: the first notification.
     (1, [], "first notification"),
-    # Gmail joins the group; group_interval holds the update back.
+    # Gmail joins the group; group_interval delays the update.
     (2, [breach(provider="gmail")], None),
     (5, [], None),
     # Five minutes after the last notification: new alerts.
@@ -70,7 +70,8 @@ def test_grouping_one_row_per_group_and_channel(engine):
     assert rows[0]["alert_id"] is None
 
 
-def test_grouping_fire_and_resolve_within_group_wait_sends_nothing(engine):
+def test_grouping_quick_resolve_sends_nothing(engine):
+    # The alert fires and resolves within group_wait.
     policy = policy_from({"route": {**GROUPED["route"], "group_wait": "3m"}})
 
     cycle(engine, 0, [breach(provider="microsoft")], policy)
@@ -94,7 +95,7 @@ def test_grouping_restart_neither_renotifies_nor_loses_resolve(store_url):
     cycle(first, 2, [clear(provider="microsoft")], policy)
     first.dispose()
 
-    # A new process: the log says the firing was sent and the resolve is due after group_interval.
+    # A new process: the log records the firing as sent, and the resolve is due after group_interval.
     second = open_engine(store_url)
     cycle(second, 3, [], policy)
     cycle(second, 6, [], policy)
@@ -160,3 +161,16 @@ def test_grouping_acknowledged_group_not_repeated(engine):
     cycle(engine, 300, [], policy)
 
     assert [row["reason"] for row in outbox_rows(engine)] == ["firing", "acknowledged"]
+
+
+def test_grouping_replay_of_earlier_time_decides_nothing(engine):
+    policy = policy_from({"route": {**GROUPED["route"], "group_wait": "0s"}})
+    cycle(engine, 10, [breach(provider="microsoft")], policy)
+    cycle(engine, 11, [clear(provider="microsoft")], policy)
+
+    # A replay of 10:05 finds the resolved alert, but the log already contains a notification from 10:10.
+    cycle(engine, 5, [], policy)
+    cycle(engine, 16, [], policy)
+
+    reasons = [reason for _channel, _outbox_reason, reason in notifications(engine)]
+    assert reasons == ["first notification", "resolved"]

@@ -6,12 +6,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from alerting_support import all_alerts, breach, clear, cycle, policy_from
 from inboxwatch.alerting.flapping import FlapSettings
 from inboxwatch.alerting.lifecycle import Timing, apply_signal
 from inboxwatch.alerting.routing import ALL_LABELS, Route
 from inboxwatch.analysis.rates import Rate
 from inboxwatch.analysis.rules import Levels, ThresholdRule, judge
 from inboxwatch.model.alerts import AlertState, Severity, Signal
+from inboxwatch.store import alerts as alert_store
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
 MINUTE = timedelta(minutes=1)
@@ -141,3 +143,22 @@ def test_judge_exit_level(bounced, breached, in_hysteresis):
 
     assert result.breached is breached
     assert result.in_hysteresis is in_hysteresis
+
+
+def test_flapping_detected_across_stored_incidents(engine):
+    policy = policy_from(
+        {
+            "route": {"channels": ["ops"], "group_by": ["..."], "group_wait": "0s", "group_interval": "1m"},
+            "alerting": {"flap_max_changes": 4, "flap_window": "1h"},
+        }
+    )
+    # Two incidents fire and resolve (four changes); the third fires (a fifth) and is held when it clears.
+    for minute, signals in enumerate([breach(), clear(), breach(), clear(), breach(), clear(), clear()]):
+        cycle(engine, minute, [signals], policy)
+
+    alerts = all_alerts(engine)
+    assert [alert.state for alert in alerts] == [AlertState.RESOLVED, AlertState.RESOLVED, AlertState.FIRING]
+    assert alerts[-1].flapping
+    with engine.connect() as conn:
+        notes = [entry["note"] for entry in alert_store.alert_history(conn, alerts[-1].id)]
+    assert any(note.startswith("flapping: resolving now would be state change 6") for note in notes)

@@ -27,7 +27,26 @@ CASES = [
     ("gmail-5.7.26", 550, "5.7.26", "550-5.7.26 Unauthenticated email from example.test is not accepted due to domain's DMARC policy", "authfailure", False),
     ("gmail-spam", 550, "5.7.1", "550-5.7.1 Our system has detected that this message is likely unsolicited mail", "spamdetected", False),
     ("gmail-rate-as-user-error", 450, "4.2.1", "450-4.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages from being delivered", "speeding", False),
-    ("yahoo-tss04", 421, "4.7.0", "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints", "blocked", False),
+    ("yahoo-tss04", 421, "4.7.0", "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints", "badreputation", False),
+    ("yahoo-no-account", 554, None, "554 delivery error: dd This user doesn't have a yahoo.test account (a@yahoo.test) [0]", "userunknown", True),
+    ("orange-code-416", 550, "5.5.0", "550 5.5.0 Adresse destinataire invalide. Invalid recipient. LPN007_416", "userunknown", True),
+    ("orange-code-505", 421, "4.2.0", "421 4.2.0 Service refuse. Veuillez essayer plus tard. Service refused, please try later. OFR005_505 [505]", "systemerror", False),
+    ("orange-code-630", 554, "5.7.1", "554 5.7.1 <mx.test[192.0.2.1]:49309>: Client host rejected: #216 lpn LPN000_630", "policyviolation", False),
+    ("orange-code-without-cause", 421, "4.2.1", "421 4.2.1 Service refuse. Veuillez essayer plus tard. LPN006_107", "blocked", False),
+    ("spectrum-aup-code", 550, "5.1.0", "550 5.1.0 <a@b.test> sender rejected. AUP#In-1540", "toomanyconn", False),
+    ("spectrum-aup-range", 550, None, "550 Your IP is listed. AUP#O-1210", "blocked", False),
+    ("interscan-check-address", None, None, "Unable to deliver message to <a@b.test> (and other recipients in the same domain). Please check if address is correct.", "userunknown", True),
+    ("imail-unknown-user", None, None, "Unknown user: a@b.test", "userunknown", True),
+    ("messagelabs-recipient-rejected", 542, None, "542 a@b.test Rejected", "userunknown", True),
+    ("header-error-policy", 554, "5.7.0", "554 5.7.0 Header error", "policyviolation", False),
+    ("account-or-domain-may-not-exist", None, None, "The mail server could not deliver mail to a@b.test. The account or domain may not exist, they may be blacklisted, or missing the proper dns entries.", "hostunknown", True),
+    ("host-not-reachable-after-retries", 421, None, "ERROR_CODE :421, ERROR_CODE :, Host not reachable.", "expired", False),
+    ("uribl-listed-link", 550, None, "550-REJECTED - Blacklisted URL in message. (example.test) in [black]. See http://lookup.uribl.com.", "spamdetected", False),
+    ("qmail-no-smtp-connection", None, "4.4.1", "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1) I'm not going to try again; this message has been in the queue too long.", "networkerror", False),
+    ("delivery-not-authorized", 551, "5.7.1", "551 5.7.1 <a@b.test>: Recipient address rejected: Delivery not authorized", "securityerror", False),
+    ("mimecast-network-not-allowed", 554, None, "554 Host network not allowed - https://community.mimecast.test/docs", "policyviolation", False),
+    ("mimecast-envelope-blocked", 550, None, "550 Envelope blocked - User Entry", "rejected", False),
+    ("too-many-recipients", 552, None, "552 Too many recipients", "toomanyconn", False),
     ("spamhaus-listing", 554, "5.7.1", "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", "blocked", False),
     ("ptr-missing", 550, "5.7.25", "550-5.7.25 The IP address sending this message does not have a PTR record setup", "requireptr", False),
     ("relay-denied", 554, "5.7.1", "554 5.7.1 <a@b.test>: Relay access denied", "norelaying", False),
@@ -92,6 +111,25 @@ def test_classify_delayed_action_without_text_is_expired():
 
 def test_classify_delayed_action_outranks_status():
     assert classify(None, "4.4.0", None, action="delayed").reason == "expired"
+
+
+def test_classify_code_only_reply_to_mail_is_rejected():
+    result = classify(550, "5.7.1", "550 5.7.1 Access denied", command="MAIL")
+    assert result.reason == "rejected"
+    assert result.rule == "status 5.7.1 after MAIL"
+
+
+def test_classify_mailbox_unavailable_needs_rcpt():
+    text = "550 Requested action not taken: mailbox unavailable"
+    assert classify(550, None, text).reason == "filtered"
+    assert classify(550, None, text, command="RCPT").reason == "userunknown"
+
+
+def test_classify_provider_code_names_table():
+    result = classify(550, None, "550 5.1.1 Boite du destinataire pleine. Recipient overquota. OFR_417 [417]")
+    assert result.reason == "mailboxfull"
+    assert result.rule == "orange-laposte-codes"
+    assert result.matched == "ofr_417"
 
 
 def test_classify_notaccept_temporary_is_soft():

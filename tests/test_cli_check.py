@@ -23,7 +23,7 @@ ZONE = {
 
 @pytest.fixture(scope="module")
 def server():
-    with DnsServer(ZoneData(ZONE)) as running:
+    with DnsServer(ZoneData(ZONE, servfail=["broken.test"])) as running:
         yield running
 
 
@@ -49,7 +49,7 @@ def test_check_blocklists_json_lines(server, in_empty_folder):
     assert rows[("192.0.2.10", "bl.test")]["reason"] == "spam trap hits"
     assert rows[("192.0.2.11", "bl.test")]["status"] == "clear"
     zen = rows[("192.0.2.10", "spamhaus-zen")]
-    assert zen["meaning"] == "Spamhaus SBL CSS: snowshoe or low-reputation sending"
+    assert zen["meaning"] == "Spamhaus SBL CSS: snowshoe spam source detected by automation"
     assert zen["delist_url"] == "https://check.spamhaus.org/"
     assert zen["list_health"] == "healthy"
     assert sorted(zen) == ["asset", "codes", "delist_url", "list", "list_health", "meaning", "reason", "status"]
@@ -101,3 +101,20 @@ def test_check_auth_json(server, in_empty_folder):
     assert report["mx"]["record"] == ["10 mx.good.test"]
     for name in ("spf", "dkim", "dmarc", "mta_sts", "tls_rpt", "bimi", "mx"):
         assert {"status", "record", "problems"} <= set(report[name]), name
+
+
+def test_check_auth_servfail_json_unknown(server, in_empty_folder):
+    result = run("check", "auth", "broken.test", "--json", "--nameserver", server.address, "--mta-sts-url", "https://127.0.0.1:9/{domain}", "--timeout", "0.5")
+    assert result.exit_code == 0, result.output
+    (report,) = json_lines(result.stdout)
+    assert report["spf"]["status"] == "unknown"
+    assert report["spf"]["reason"] == "DNS lookup of broken.test TXT failed: servfail"
+    assert report["spf"]["problems"] == []
+    assert report["dmarc"]["status"] == "unknown"
+    assert report["mx"]["status"] == "unknown"
+
+
+def test_check_auth_servfail_table_unknown(server, in_empty_folder):
+    result = run("check", "auth", "broken.test", "--nameserver", server.address, "--mta-sts-url", "https://127.0.0.1:9/{domain}", "--timeout", "0.5")
+    assert result.exit_code == 0, result.output
+    assert "  spf      unknown: DNS lookup of broken.test TXT failed: servfail" in result.output.splitlines()

@@ -57,6 +57,8 @@ ZONE = {
     "void.test": {"TXT": ["v=spf1 a:nx1.void.test a:nx2.void.test mx:nx3.void.test -all"]},
     "big.test": {"TXT": [BIG_SPF]},
     "plusall.test": {"TXT": ["v=spf1 +all"]},
+    "sfinclude.test": {"TXT": ["v=spf1 include:broken.sf.test -all"]},
+    "sfplusall.test": {"TXT": ["v=spf1 include:broken.sf.test +all"]},
     "badname.test": {"TXT": ["v=spf1 include:caf\u00e9.test include:%s.test -all" % ("x" * 70)]},
     "two.test": {"TXT": ["v=spf1 -all", "v=spf1 ip4:192.0.2.1 -all"]},
     "split.test": {"TXT": ["v=spf1 ip4:192.0.2.1 " + "ip4:192.0.2.2 " * 40 + "-all"]},
@@ -67,7 +69,7 @@ ZONE = {
 
 @pytest.fixture(scope="module")
 def server():
-    with DnsServer(ZoneData(ZONE)) as running:
+    with DnsServer(ZoneData(ZONE, servfail=["sf.test"])) as running:
         yield running
 
 
@@ -133,12 +135,28 @@ def test_spf_eleventh_lookup_permerror(server):
     assert check.details["authorised"] == {"192.0.2.10": "permerror"}
 
 
-def test_spf_timeout_marked_failed():
+def test_spf_timeout_unknown():
     with silent_server() as address:
         resolver = Resolver([parse_nameserver(address)], timeout=0.2, attempts=1)
         check = asyncio.run(check_spf(resolver, "good.test", []))
+    assert check.status.value == "unknown"
+    assert check.reason == "DNS lookup of good.test TXT failed: timeout"
+    assert check.problems == ()
+
+
+def test_spf_include_servfail_unknown(server):
+    check = spf_check(server, "sfinclude.test", ["192.0.2.1"])
+    assert check.status.value == "unknown"
+    assert check.reason == "DNS lookup of broken.sf.test TXT failed: servfail"
+    assert check.details["authorised"] == {"192.0.2.1": "temperror"}
+    assert check.details["lookups"] == 1
+
+
+def test_spf_include_servfail_keeps_certain_error(server):
+    check = spf_check(server, "sfplusall.test")
     assert check.status.value == "error"
-    assert check.lookup_failed
+    assert check.reason == "DNS lookup of broken.sf.test TXT failed: servfail"
+    assert [problem.text for problem in check.problems] == ["sfplusall.test: +all authorises every host on the internet"]
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from inboxwatch.dnscheck.changes import (
     DKIM_SELECTOR_RULE,
     DMARC_POLICY_RULE,
     LIST_HEALTH_RULE,
+    RECORD_RULE,
     LISTING_RULE,
     RESOLVER_RULE,
     SPF_LOOKUPS_RULE,
@@ -152,3 +153,20 @@ def test_auth_dmarc_weakened_then_restored():
     state, signals = track_auth(state, report(policy="reject"), START, TENANT)
     assert not signals_by_rule(signals)[DMARC_POLICY_RULE].breached
     assert state.dmarc_baseline is None
+
+
+def test_auth_unknown_record_neither_breaches_nor_resolves():
+    failing = report()
+    failing.checks["mx"] = lookup_failure("example.com", "MX", "servfail", hosts=[])
+    _, signals = track_auth(None, failing, START, TENANT)
+    checked = {signal.labels.get("check") for signal in signals if signal.rule == RECORD_RULE}
+    assert "mx" not in checked
+    assert "spf" in checked
+
+
+def test_auth_dmarc_policy_tracked_despite_failed_authorisation():
+    state, _ = track_auth(None, report(policy="reject"), START, TENANT)
+    weakened = report(policy="none")
+    weakened.checks["dmarc"] = finish("v=DMARC1; p=none", [], reason="DNS lookup of x TXT failed: timeout", policy="none")
+    _, signals = track_auth(state, weakened, START, TENANT)
+    assert signals_by_rule(signals)[DMARC_POLICY_RULE].breached

@@ -17,6 +17,7 @@ from inboxwatch.dnscheck.dnsbl import (
     assess_health,
     parse_asset,
     parse_ip,
+    probe_name,
     query_name,
     read_answer,
 )
@@ -93,6 +94,9 @@ def test_parse_asset_kinds():
         pytest.param(ZEN, answer("127.255.255.254"), Status.UNKNOWN, "public or open resolver", id="spamhaus-public-resolver"),
         pytest.param(ZEN, answer("127.255.255.255"), Status.UNKNOWN, "too many queries", id="spamhaus-rate-limit"),
         pytest.param(ZEN, answer("127.255.255.252"), Status.UNKNOWN, "typing error", id="spamhaus-typo"),
+        # Spamhaus reserves all of 127.255.255.0/24 for errors, named or not.
+        pytest.param(ZEN, answer("127.255.255.250"), Status.UNKNOWN, "error code 127.255.255.250", id="spamhaus-unnamed-error"),
+        pytest.param(ZEN, answer("127.0.0.30"), Status.LISTED, "BCL", id="spamhaus-bcl"),
         pytest.param(ZEN, answer("192.0.2.5"), Status.UNKNOWN, "outside 127.0.0.0/8", id="not-loopback"),
         pytest.param(ZEN, TIMEOUT, Status.UNKNOWN, None, id="timeout-never-clear"),
         pytest.param(ZEN, answer("127.0.0.200"), Status.LISTED, "not in the catalogue", id="unknown-code"),
@@ -106,6 +110,10 @@ def test_read_answer_by_code(blocklist, lookup, status, meaning):
     assert verdict.status is status
     if meaning:
         assert any(meaning in text for text in verdict.meanings)
+
+
+def test_query_name_uribl_probe_is_test_entry():
+    assert probe_name(URIBL.listed_probe, URIBL) == "2.0.0.127.multi.uribl.com"
 
 
 def test_read_answer_surbl_bitmask_decodes_each_bit():

@@ -42,7 +42,8 @@ def blocklist_cycle(engine, server, hour):
     # A fresh resolver each cycle, so its cache never hides a zone change.
     resolver = Resolver([parse_nameserver(server.address)], timeout=1.0)
     assets = [parse_asset("192.0.2.10")]
-    return asyncio.run(run_blocklist_checks(engine, resolver, "default", assets, select_lists(["bl.test"]), START + timedelta(hours=hour)))
+    summary = asyncio.run(run_blocklist_checks(engine, resolver, "default", assets, select_lists(["bl.test"]), START + timedelta(hours=hour)))
+    return summary.signals
 
 
 def listing_signals(signals):
@@ -68,7 +69,7 @@ def test_history_dmarc_policy_change(engine, server, zone):
 
     def cycle(hour):
         resolver = Resolver([parse_nameserver(server.address)], timeout=1.0)
-        return asyncio.run(run_auth_checks(engine, resolver, "default", ["example.test"], resolver_options, START + timedelta(hours=hour)))
+        return asyncio.run(run_auth_checks(engine, resolver, "default", ["example.test"], resolver_options, START + timedelta(hours=hour))).signals
 
     cycle(0)
     zone.records["_dmarc.example.test"] = {"TXT": ["v=DMARC1; p=none; rua=mailto:d@example.test"]}

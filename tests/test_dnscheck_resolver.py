@@ -137,3 +137,13 @@ def test_parse_nameserver_forms(text, expected):
 def test_parse_nameserver_invalid(text):
     with pytest.raises(CheckError):
         parse_nameserver(text)
+
+
+def test_resolver_close_then_query_again(server):
+    resolver = Resolver([parse_nameserver(server.address)], timeout=1.0, max_cache_ttl=0)
+    first = asyncio.run(resolver.query("a.test", "A"))
+    resolver.close()
+    second = asyncio.run(resolver.query("a.test", "A"))
+    resolver.close()
+    assert first.records == ("192.0.2.1",)
+    assert second.records == ("192.0.2.1",)

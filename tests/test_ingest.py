@@ -19,6 +19,8 @@ from inboxwatch.service.ingest import (
     register_record_handler,
     unregister_record_handler,
 )
+from inboxwatch.store import events as store_events_module
+from inboxwatch.store.events import store_events
 from inboxwatch.store.quarantine import list_quarantine
 from inboxwatch.store.schema import events, ingests, rollups
 
@@ -42,7 +44,7 @@ Mar  3 10:00:03 mx1 postfix/smtp[103]: 4ABC1: to=<bob@yahoo.com>, relay=mta5.am0
 Mar  3 10:00:04 mx1 postfix/smtp[103]: 4ABC1: to=<carol@outlook.com>, relay=outlook-com.olc.protection.outlook.com[52.1.1.1]:25, delay=3, delays=0/0/1/2, dsn=4.7.0, status=deferred (host said: 451 4.7.0 try again later)
 Mar  3 10:00:05 mx1 postfix/qmgr[102]: 4ABC1: removed
 """
-POSTFIX_EVENTS = 4  # sent, delivered, bounced, deferred
+POSTFIX_EVENTS = 3  # delivered, bounced, deferred
 
 SENDGRID_TRUNCATED = '[{"email":"a@gmail.com","timestamp":1767225600,"event":"delivered","sg_event_id":"e1"},{"email":"b@gm'
 
@@ -224,6 +226,26 @@ def test_ingest_records_handler_receives_other_records(engine):
     assert summary.events_stored == 2
     assert summary.records_handled == 1
     assert received == [(BounceNotice("a@gmail.com"), summary.ingest_id)]
+
+
+def test_ingest_records_concurrent_writer_batch_redone(engine, monkeypatch):
+    original = store_events_module.existing_keys
+    pending = [[delivered(2)]]
+
+    def lookup_then_concurrent_write(conn, keys):
+        found = original(conn, keys)
+        if pending:
+            with engine.begin() as other:
+                store_events(other, pending.pop(), ingest_id=None)
+        return found
+
+    monkeypatch.setattr(store_events_module, "existing_keys", lookup_then_concurrent_write)
+    summary = ingest_records(engine, [delivered(1), delivered(2), delivered(3)], "webhook:test")
+    assert summary.events_stored == 2
+    assert summary.duplicates == 1
+    assert count_rows(engine, events) == 3
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.sum(rollups.c.delivered))).scalar() == 3
 
 
 def test_ingest_records_unknown_type_counted(engine, caplog):

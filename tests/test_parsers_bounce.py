@@ -13,6 +13,7 @@ from inboxwatch.model.bounces import AutoReplyRecord, BounceRecord
 from inboxwatch.model.records import Rejected
 from inboxwatch.parsers.base import ParseContext
 from inboxwatch.parsers.bounce import parse, sniff
+from inboxwatch.parsers.bounce_text import notice_body
 from inboxwatch.sources.files import parse_path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
@@ -330,3 +331,74 @@ def test_parse_path_non_email_file_gives_error(tmp_path):
     outcome = parse_path(str(path), "bounce")
     assert outcome.error is not None
     assert outcome.records == []
+
+
+def dsn(recipient_block: str, text: str = "The mail system reports a failure.\n", *, headers: str = "") -> bytes:
+    """A multipart/report DSN with the given per-recipient fields and notice text."""
+    return (
+        "From: MAILER-DAEMON@mx.sender.test\nTo: news@sender.test\nSubject: Delivery Status Notification\n%s"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="R"\n\n'
+        "--R\nContent-Type: text/plain\n\n%s\n"
+        "--R\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.sender.test\n\n%s\n"
+        "--R--\n" % (headers, text, recipient_block)
+    ).encode()
+
+
+def test_ses_summary_code_does_not_back_remote_reply():
+    block = (
+        "Final-Recipient: rfc822; a@receiver.test\nAction: failed\nStatus: 5.3.0\n"
+        "Diagnostic-Code: smtp; 5.3.0 - Other mail system problem 550-'Unknown user a@receiver.test'\n"
+    )
+    [record] = parse_bytes(dsn(block))
+    assert record.reason == "filtered"
+    assert record.status == "5.3.0"
+
+
+def test_status_comment_rejected_address_means_rcpt():
+    block = (
+        "Final-Recipient: rfc822; a@receiver.test\nAction: failed\n"
+        "Status: 5.0.0 (Remote SMTP server has rejected address)\n"
+        "Diagnostic-Code: smtp; 550 <a@receiver.test>: User unknown\n"
+    )
+    [record] = parse_bytes(dsn(block))
+    assert record.reason == "userunknown"
+    assert record.hard is True
+
+
+def test_notice_statement_outranks_quoted_reply():
+    text = "The user(s) account is disabled.\n\n<a@receiver.test>: 550 user unknown (in reply to RCPT TO command)\n"
+    block = "Final-Recipient: rfc822; a@receiver.test\nAction: failed\nStatus: 5.0.0\n"
+    [record] = parse_bytes(dsn(block, text))
+    assert record.reason == "suspend"
+    assert record.rule == "ezweb-account-disabled"
+    assert record.status == "5.0.0"
+
+
+def test_bounce_quoted_in_text_body_is_read():
+    inner = dsn(
+        "Final-Recipient: rfc822; a@receiver.test\nAction: failed\nStatus: 5.0.0\n"
+        "Diagnostic-Code: smtp; 421 Service not available, closing transmission channel\n"
+    ).decode()
+    data = (
+        "From: postmaster@isp.test\nTo: customer@sender.test\nSubject: Your mail could not be delivered\n\n"
+        "The message below could not be delivered.\n---------\n"
+        "From MAILER-DAEMON  Thu Apr 29 23:34:45 2015\nReturn-Path: <>\n" + inner
+    ).encode()
+    [record] = parse_bytes(data)
+    assert record.recipient == "a@receiver.test"
+    assert record.reason == "blocked"
+    assert record.format == "rfc3464"
+
+
+def test_rcpt_inside_header_name_is_not_a_command():
+    body = (
+        "<a@receiver.test>: 550 Unknown user\n\n"
+        "--- Below this line is a copy of the message.\n\nOriginal-Rcpt-To: a@receiver.test\n"
+    )
+    [record] = parse_bytes(notice(body))
+    assert record.reason == "filtered"
+
+
+def test_notice_body_marker_after_blank_line():
+    text = "Delivery failed.\n\n<a@receiver.test>: 550 no such user\n\n--- Original message follows ---\nSubject: x\n"
+    assert notice_body(text) == "Delivery failed.\n\n<a@receiver.test>: 550 no such user\n"

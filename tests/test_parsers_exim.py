@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from linestream import LineStream
 
 from inboxwatch.model import DeliveryEvent, EventType, Rejected
 from inboxwatch.parsers import exim
@@ -52,7 +53,6 @@ def test_exim_remote_deliveries_and_bounce():
     events, rejected = parse_all(REMOTE_DELIVERIES)
     assert rejected == []
     assert kinds(events) == [
-        (EventType.SENT, None),
         (EventType.DELIVERED, "alice@gmail.example"),
         (EventType.DELIVERED, "bob@gmail.example"),
         (EventType.BOUNCED, "gone@remote.example"),
@@ -61,7 +61,7 @@ def test_exim_remote_deliveries_and_bounce():
 
 def test_exim_delivery_fields():
     events, _ = parse_all(REMOTE_DELIVERIES)
-    delivered = events[1]
+    delivered = events[0]
     assert delivered.queue_id == "10HmaX-000000005vi-0000"
     assert delivered.sender == "news@shop.example"
     assert delivered.message_id == "m1@shop.example"
@@ -82,11 +82,18 @@ def test_exim_hard_bounce_fields():
     assert bounce.diagnostic.startswith("SMTP error from remote mail server")
 
 
-def test_exim_sent_once_per_message():
+def test_exim_no_sent_event():
     events, _ = parse_all(REMOTE_DELIVERIES)
-    sent = [event for event in events if event.type is EventType.SENT]
-    assert len(sent) == 1
-    assert sent[0].time == datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+    assert [event for event in events if event.type is EventType.SENT] == []
+
+
+def test_exim_arrival_correlation_on_each_event():
+    events, _ = parse_all(REMOTE_DELIVERIES)
+    assert len(events) == 3
+    for event in events:
+        assert event.queue_id == "10HmaX-000000005vi-0000"
+        assert event.sender == "news@shop.example"
+        assert event.message_id == "m1@shop.example"
 
 
 def test_exim_remote_deferral_then_retry_timeout_soft_bounce():
@@ -98,11 +105,11 @@ def test_exim_remote_deferral_then_retry_timeout_soft_bounce():
 """
     events, _ = parse_all(text)
     assert kinds(events) == [
-        (EventType.SENT, None),
         (EventType.DEFERRED, "slow@remote.example"),
         (EventType.BOUNCED, "slow@remote.example"),
     ]
-    deferred, expired = events[1], events[2]
+    deferred, expired = events
+    assert expired.sender == "news@shop.example"
     assert deferred.queue_id == "1a2b3c-000abc-DE"
     assert deferred.smtp_code == 451
     assert deferred.enhanced_status == "4.7.1"
@@ -117,8 +124,9 @@ def test_exim_deferral_host_from_preceding_line():
 1999-03-02 09:44:33 10HmaX-000000005vi-0000 == b@known.example R=default T=smtp defer (dd): Network Error
 """
     events, _ = parse_all(text)
-    assert kinds(events)[1] == (EventType.DEFERRED, "b@known.example")
-    assert events[1].relay_host is None
+    assert kinds(events) == [(EventType.DEFERRED, "b@known.example")]
+    assert events[0].relay_host is None
+    assert events[0].sender == "CALLER@test.example"
 
 
 def test_exim_deferral_tried_only_loopback_excluded():
@@ -134,7 +142,7 @@ def test_exim_deferral_tried_only_loopback_excluded():
 def test_exim_smtp_transport_without_connection_is_deferral():
     line = "1999-03-02 09:44:33 10HmaX-000000005vi-0000 == a@unknown.example R=default T=smtp defer (-54): retry time not reached for any host for 'unknown.example'\n"
     events, _ = parse_all(line)
-    assert kinds(events) == [(EventType.SENT, None), (EventType.DEFERRED, "a@unknown.example")]
+    assert kinds(events) == [(EventType.DEFERRED, "a@unknown.example")]
 
 
 @pytest.mark.parametrize(
@@ -164,7 +172,7 @@ def test_exim_local_and_routing_outcomes_not_events(line):
 def test_exim_local_addresses_excluded():
     line = "2024-05-06 07:08:10 10HmaX-000000005vi-0000 => a@remote.example R=dnslookup T=remote_smtp H=relay.shop.example [10.0.0.5]\n"
     assert parse_all(line, local_addresses=frozenset({"10.0.0.5"}))[0] == []
-    assert len(parse_all(line)[0]) == 2
+    assert kinds(parse_all(line)[0]) == [(EventType.DELIVERED, "a@remote.example")]
 
 
 @pytest.mark.parametrize(
@@ -183,15 +191,15 @@ def test_exim_prefix_forms(prefix):
     line = prefix + "1a2b3c-000abc-DE => a@remote.example R=dnslookup T=remote_smtp H=mx.remote.example [203.0.113.5]\n"
     events, rejected = parse_all(line)
     assert rejected == []
-    assert kinds(events) == [(EventType.SENT, None), (EventType.DELIVERED, "a@remote.example")]
-    assert events[1].time.replace(microsecond=0) == datetime(2024, 5, 6, 7, 8, 10, tzinfo=timezone.utc)
+    assert kinds(events) == [(EventType.DELIVERED, "a@remote.example")]
+    assert events[0].time.replace(microsecond=0) == datetime(2024, 5, 6, 7, 8, 10, tzinfo=timezone.utc)
 
 
 def test_exim_original_address_kept():
     line = "2024-05-06 07:08:10 10HmaX-000000005vi-0000 => fwd@remote.example <alias@shop.example> R=dnslookup T=remote_smtp H=mx.remote.example [203.0.113.5]\n"
     events, _ = parse_all(line)
-    assert events[1].recipient == "fwd@remote.example"
-    assert events[1].extra["original_recipient"] == "alias@shop.example"
+    assert events[0].recipient == "fwd@remote.example"
+    assert events[0].extra["original_recipient"] == "alias@shop.example"
 
 
 def test_exim_delivery_line_without_address_rejected():
@@ -205,7 +213,7 @@ def test_exim_delivery_line_without_address_rejected():
 def test_exim_garbage_lines_skipped():
     text = "# failJSON: {}\n\n******** SERVER ********\nfree text\n" + REMOTE_DELIVERIES
     events, rejected = parse_all(text)
-    assert len(events) == 4
+    assert len(events) == 3
     assert rejected == []
 
 
@@ -259,7 +267,7 @@ def test_exim_host_without_name_loopback_excluded():
 
 def test_exim_host_without_name_remote():
     line = "2024-05-06 07:08:10 10HmaX-000000005vi-0000 => a@remote.example R=smart T=remote_smtp H=[203.0.113.5]\n"
-    delivered = parse_all(line)[0][1]
+    delivered = parse_all(line)[0][0]
     assert delivered.relay_host is None
     assert delivered.relay_ip == "203.0.113.5"
 
@@ -269,6 +277,17 @@ def test_exim_transport_retry_timeout_is_expired():
         "2024-05-06 07:08:10 10HmaX-000000005vi-0000 ** a@remote.example R=dnslookup T=remote_smtp "
         "H=mx.remote.example [203.0.113.5]: retry timeout exceeded\n"
     )
-    bounce = parse_all(line)[0][1]
+    bounce = parse_all(line)[0][0]
     assert bounce.bounce_reason == "expired"
     assert bounce.hard is False
+
+
+def test_exim_followed_log_yields_each_line_without_waiting():
+    stream = LineStream([line.encode() + b"\n" for line in REMOTE_DELIVERIES.splitlines()[:3]])
+    items = exim.PARSER.parse(stream, ParseContext(reference_time=REFERENCE))
+    first = next(items)
+    assert first.recipient == "alice@gmail.example"
+    assert stream.reads == 2
+    second = next(items)
+    assert second.recipient == "bob@gmail.example"
+    assert stream.reads == 3

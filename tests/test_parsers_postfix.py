@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from linestream import LineStream
 
 from inboxwatch.model import DeliveryEvent, EventType, Rejected
 from inboxwatch.parsers import postfix
@@ -119,7 +120,6 @@ def test_postfix_multi_recipient_correlation_on_each_delivery():
     [
         pytest.param("postfix", "postfix", id="default"),
         pytest.param("postfix-out1", "postfix-out1", id="named-instance"),
-        pytest.param("postfix-out1/submission", "postfix-out1/submission", id="service-name"),
     ],
 )
 def test_postfix_instance_in_extra(program, instance):
@@ -428,7 +428,7 @@ def test_postfix_removed_closes_lifecycle():
 
 
 def test_postfix_line_numbers_across_blocks(monkeypatch):
-    monkeypatch.setattr(postfix, "BLOCK_CHARS", 64)
+    monkeypatch.setattr(postfix, "BLOCK_BYTES", 64)
     text = TWO_RECIPIENTS + "Mar  3 10:00:09 mx1 postfix/smtp[104]: to=<x@remote.example>, relay=none, status=sent (x)\n"
     events, rejected = parse_all(text)
     assert len(of_type(events, EventType.DELIVERED)) == 2
@@ -465,9 +465,9 @@ WRAPPED = (
 )
 
 
-@pytest.mark.parametrize("block_chars", [16, 64, 200, 1 << 20])
-def test_postfix_wrapped_line_any_block_size(monkeypatch, block_chars):
-    monkeypatch.setattr(postfix, "BLOCK_CHARS", block_chars)
+@pytest.mark.parametrize("block_bytes", [16, 64, 200, 1 << 20])
+def test_postfix_wrapped_line_any_block_size(monkeypatch, block_bytes):
+    monkeypatch.setattr(postfix, "BLOCK_BYTES", block_bytes)
     events, rejected = parse_all(WRAPPED)
     bounce = of_type(events, EventType.BOUNCED)[0]
     assert rejected == []
@@ -496,7 +496,7 @@ def test_postfix_content_filter_down_not_event():
 
 
 def test_postfix_overlong_line_cut_not_fatal(monkeypatch):
-    monkeypatch.setattr(postfix, "BLOCK_CHARS", 16)
+    monkeypatch.setattr(postfix, "BLOCK_BYTES", 16)
     monkeypatch.setattr(postfix, "MAX_CARRIED_CHARS", 300)
     text = "x" * 500 + "\n" + TWO_RECIPIENTS
     events, rejected = parse_all(text)
@@ -532,3 +532,40 @@ def test_postfix_notification_linked_to_message():
     assert [event.type for event in dsn_events] == [EventType.DELIVERED]
     assert dsn_events[0].extra["notification_for"] == "22BBB2"
     assert dsn_events[0].sender == ""
+
+
+def test_postfix_followed_log_yields_each_line_without_waiting():
+    lines = [line.encode() + b"\n" for line in TWO_RECIPIENTS.splitlines()[3:5]]
+    stream = LineStream(lines)
+    items = postfix.PARSER.parse(stream, ParseContext(reference_time=REFERENCE))
+    first = next(items)
+    assert first.recipient == "alice@gmail.example"
+    assert stream.reads == 1
+    second = next(items)
+    assert second.recipient == "bob@gmail.example"
+    assert stream.reads == 2
+
+
+def test_postfix_character_split_between_reads_decoded():
+    line = (
+        "Mar  3 10:00:02 mx1 postfix/smtp[104]: 4ABC1: to=<a@remote.example>, relay=mx.remote.example[203.0.113.5]:25, "
+        "delay=1, delays=0/0/0.5/0.5, dsn=5.7.1, status=bounced (host said: 550 5.7.1 refusé)\r\n"
+    ).encode()
+    split_at = line.index("é".encode()) + 1
+    stream = LineStream([line[:split_at], line[split_at:], b""])
+    events = list(postfix.PARSER.parse(stream, ParseContext(reference_time=REFERENCE)))
+    assert [event.diagnostic for event in events] == ["host said: 550 5.7.1 refusé"]
+
+
+def test_postfix_followed_log_mixed_line_forms_read():
+    classic = (
+        "Mar  3 10:00:02 mx1 postfix/smtp[104]: 4ABC1: to=<a@remote.example>, relay=mx.remote.example[203.0.113.5]:25, "
+        "delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)\n"
+    )
+    rfc5424 = (
+        "<22>1 2024-03-03T10:00:03Z mx1 postfix/smtp 77 - - 5ABC2: to=<b@remote.example>, "
+        "relay=mx.remote.example[203.0.113.5]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)\n"
+    )
+    stream = LineStream([classic.encode(), rfc5424.encode(), b""])
+    events = list(postfix.PARSER.parse(stream, ParseContext(reference_time=REFERENCE)))
+    assert [event.recipient for event in events] == ["a@remote.example", "b@remote.example"]

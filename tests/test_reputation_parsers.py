@@ -16,6 +16,7 @@ from inboxwatch.parsers import postmaster, snds, snds_status
 from inboxwatch.parsers.base import ParseContext
 from inboxwatch.parsers.registry import detect
 from inboxwatch.service.ingest import IngestOptions, ingest_paths
+from inboxwatch.store.db import open_engine
 from inboxwatch.store.schema import postmaster_stats, snds_data, snds_ip_status
 
 SNDS_DATA = (
@@ -126,8 +127,6 @@ def test_postmaster_unrelated_json_raises():
 
 
 def test_ingest_reputation_files_stored_once(tmp_path):
-    from inboxwatch.store.db import open_engine
-
     engine = open_engine("sqlite:///%s" % (tmp_path / "store.db"))
     (tmp_path / "data.csv").write_text(SNDS_DATA + SNDS_MISSING_COLUMN)
     (tmp_path / "status.csv").write_text(SNDS_STATUS)

@@ -67,3 +67,19 @@ def test_run_polls_maildir_and_imap(tmp_path: Path):
     assert len(box.get_folder("processed")) == 1
     assert len(box.get_folder("failed")) == 1
     assert PASSWORD not in output
+
+
+def test_run_missing_password_stops_cleanly(tmp_path: Path):
+    (tmp_path / "inboxwatch.toml").write_text(
+        '[store]\nurl = "sqlite:///run.db"\n\n'
+        '[[sources.imap]]\nhost = "127.0.0.1"\nusername = "reports"\npassword_env = "TEST_IMAP_PASSWORD_UNSET"\n'
+    )
+    environment = {name: value for name, value in os.environ.items() if name != "TEST_IMAP_PASSWORD_UNSET"}
+    result = subprocess.run(
+        [sys.executable, "-m", "inboxwatch", "run", "--no-http", "--config", str(tmp_path / "inboxwatch.toml")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, env=environment,
+    )
+    assert result.returncode == 1
+    assert "cannot start the service" in result.stderr
+    assert "TEST_IMAP_PASSWORD_UNSET" in result.stderr
+    assert "Traceback" not in result.stderr

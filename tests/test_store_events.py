@@ -4,7 +4,8 @@ import pytest
 import sqlalchemy as sa
 
 from inboxwatch.model.events import DeliveryEvent, EventType
-from inboxwatch.store.events import event_key, store_events
+from inboxwatch.store import events as events_module
+from inboxwatch.store.events import ConcurrentInsertError, event_key, store_events
 from inboxwatch.store.quarantine import list_quarantine
 from inboxwatch.store.schema import events, rollups
 
@@ -161,3 +162,41 @@ def test_store_events_times_stored_in_utc(engine):
         bucket = conn.execute(sa.select(rollups.c.bucket)).scalar_one()
     assert stored.replace(tzinfo=None) == datetime(2026, 3, 3, 10, 0, 30)
     assert bucket.replace(tzinfo=None) == datetime(2026, 3, 3, 10, 0)
+
+
+def concurrent_write_after_lookup(monkeypatch, engine, batch):
+    """Store `batch` from another connection right after the next key look-up, as a concurrent writer would."""
+    original = events_module.existing_keys
+    pending = [batch]
+
+    def lookup_then_write(conn, keys):
+        found = original(conn, keys)
+        if pending:
+            with engine.begin() as other:
+                store_events(other, pending.pop(), ingest_id=None, now=NOW)
+        return found
+
+    monkeypatch.setattr(events_module, "existing_keys", lookup_then_write)
+
+
+def test_store_events_concurrent_insert_raises(engine, monkeypatch):
+    concurrent_write_after_lookup(monkeypatch, engine, [make_event(2)])
+    with pytest.raises(ConcurrentInsertError):
+        store(engine, mixed_batch())
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() == 1
+        assert rollup_totals(conn)["delivered"] == 1
+
+
+def test_store_events_skip_conflicts_counts_only_own_inserts(engine, monkeypatch):
+    concurrent_write_after_lookup(monkeypatch, engine, [make_event(2), make_event(4, EventType.BOUNCED, hard=True)])
+    counts = store(engine, mixed_batch(), skip_conflicts=True)
+    assert counts.stored == 5
+    assert counts.duplicates == 2
+    with engine.connect() as conn:
+        raw = dict(conn.execute(sa.select(events.c.type, sa.func.count()).group_by(events.c.type)).all())
+        totals = rollup_totals(conn)
+    assert totals["delivered"] == raw["delivered"] == 2
+    assert totals["bounced"] == raw["bounced"] == 2
+    assert totals["hard_bounced"] == 1
+    assert totals["sent"] == raw["sent"] == 1

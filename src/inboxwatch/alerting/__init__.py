@@ -1,1 +1,4 @@
-"""Turning signals into alerts: fingerprints, lifecycle, routing, and the outbox writes."""
+"""Turning signals into alerts and notifications: lifecycle, inhibition, silences, routing, grouping, escalation.
+
+`engine.apply_signals` runs one cycle; `cycle.plan_cycle` is its pure core.
+"""

@@ -47,7 +47,7 @@ class Policy:
 
 @dataclasses.dataclass(frozen=True)
 class CycleState:
-    """What the engine read before the cycle.
+    """The stored state the engine read before the cycle.
 
     `past_changes` contains, by fingerprint, the state changes of recently
     resolved alerts within the flap window. `resolved` contains the latest
@@ -103,8 +103,8 @@ def plan_cycle(
         key = fingerprint(signal.rule, signal.labels)
         alert = current.get(key)
         if alert is None and not signal.breached:
-            # The common case of a clear series: nothing to open or resolve.
-            plan.outcomes.append(Outcome(None, "ignored"))
+            # The common case of a clear series: nothing to open or resolve,
+            # so no outcome is recorded.
             continue
         outcome = apply_signal(
             alert,
@@ -130,6 +130,11 @@ def plan_cycle(
     if not policy.notify:
         return plan
     escalate(plan, current, now)
+    last_sent = max((entry.last_sent_at for entry in state.log.values() if entry.last_sent_at), default=None)
+    if last_sent is not None and now < last_sent:
+        # A replay of a time before the latest notification: deciding the
+        # groups at that time would undo what the log records as sent.
+        return plan
     dispatch(plan, state, current, resolved_now, policy, now)
     return plan
 
@@ -145,7 +150,9 @@ def make_router(policy: Policy):
 
 def apply_mutes(plan: Plan, current: dict[str, Alert], silences: Sequence[Silence], policy: Policy, now: datetime) -> None:
     stages = [InhibitStage(policy.inhibit_rules), SilenceStage(silences)]
-    alerts = [alert for alert in current.values() if alert.state in OPEN_STATES]
+    # Alerts evaluated after `now` keep their marks, so a replay of an
+    # earlier time does not mute or unmute a live alert by yesterday's silences.
+    alerts = [alert for alert in current.values() if alert.state in OPEN_STATES and alert.last_evaluated_at <= now]
     marked, changes = apply_stages(alerts, stages, now)
     by_fingerprint = {alert.fingerprint: alert for alert in marked}
     for change in changes:

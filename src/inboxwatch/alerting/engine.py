@@ -135,6 +135,7 @@ def store_plan(conn: sa.Connection, plan: cycle.Plan, state: cycle.CycleState, n
     decisions: Counter[str] = Counter()
     for record in plan.decisions:
         decisions[record.reason] += len(record.alerts)
+        log.debug("%s (%s) for %d alerts on route %s", record.action, record.reason, len(record.alerts), record.route)
         for alert in record.alerts:
             decision_rows.append(
                 {
@@ -152,7 +153,9 @@ def store_plan(conn: sa.Connection, plan: cycle.Plan, state: cycle.CycleState, n
     log_store.save_entries(conn, entries, state.log, now)
 
     outcomes = tuple(AppliedOutcome(outcome, stored(outcome.alert) if outcome.alert else None) for outcome in plan.outcomes)
-    log.debug("alert cycle at %s: decisions %s", now.isoformat(), dict(decisions) or "none")
+    if decisions:
+        # One line per cycle with the count of alerts per decision reason.
+        log.info("alert cycle at %s: decisions %s", now.isoformat(), dict(decisions))
     return CycleResult(tuple(item for item in outcomes if item.alert is not None), written, decisions)
 
 

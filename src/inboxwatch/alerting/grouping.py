@@ -99,11 +99,13 @@ def group_key(route: str, labels: Mapping[str, str]) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
 
 
-def group_labels_of(alert: Alert, group_by: Sequence[str]) -> dict[str, str]:
-    """Return the labels that name the alert's group; "..." takes every label and the rule, never the severity."""
+def group_labels_of(alert: Alert, labels: Mapping[str, str], group_by: Sequence[str]) -> dict[str, str]:
+    """Return the labels that name the alert's group; "..." takes every label and the rule, never the severity.
+
+    `labels` are the alert's `match_labels()`, computed once by the caller.
+    """
     if ALL_LABELS in group_by:
         return {**alert.labels, "rule": alert.rule}
-    labels = alert.match_labels()
     return {name: labels.get(name, "") for name in group_by}
 
 
@@ -119,8 +121,9 @@ def build_groups(
     for alert in open_alerts:
         if alert.state not in NOTIFIABLE_STATES or alert.muted:
             continue
+        match_labels = alert.match_labels()
         for route in alert.route_snapshots:
-            labels = group_labels_of(alert, route.group_by)
+            labels = group_labels_of(alert, match_labels, route.group_by)
             key = group_key(route.route, labels)
             group = groups.get(key)
             if group is None:

@@ -49,15 +49,16 @@ class InhibitStage:
         found: dict[str, list[str]] = defaultdict(list)
         labelled = [(alert, alert.match_labels()) for alert in alerts if alert.state in OPEN_STATES]
         for rule in self.rules:
+            targets = [(alert, labels) for alert, labels in labelled if matches_all(rule.target, labels)]
+            if not targets:
+                continue
             sources_by_key: dict[tuple[str, ...], list[str]] = defaultdict(list)
             for alert, labels in labelled:
                 if alert.state in SOURCE_STATES and matches_all(rule.source, labels):
                     sources_by_key[equal_key(labels, rule.equal)].append(alert.fingerprint)
             if not sources_by_key:
                 continue
-            for alert, labels in labelled:
-                if not matches_all(rule.target, labels):
-                    continue
+            for alert, labels in targets:
                 for source in sources_by_key.get(equal_key(labels, rule.equal), ()):
                     if source != alert.fingerprint and source not in found[alert.fingerprint]:
                         found[alert.fingerprint].append(source)

@@ -37,6 +37,8 @@ def group_payload(
             "alert_id": lead.id if len(firing) + len(resolved) == 1 else None,
             "summary": group_summary(lead, len(firing), len(resolved)),
             "decision_reason": reason,
+            # Alertmanager's group status: firing while any alert of the group fires.
+            "status": "firing" if firing else "resolved",
             "group_key": group_key,
             "group_labels": dict(group_labels),
             "route": route,

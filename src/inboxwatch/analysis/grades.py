@@ -2,7 +2,7 @@
 
 Pure apart from `default_tables`, which reads the packaged
 `benchmarks.toml`. A provider's grade for a metric is the best grade
-whose limit its rate does not pass; its overall grade is its worst metric
+whose limit its rate does not pass. Its overall grade is its worst metric
 grade, because one bad metric is enough to get mail blocked. The sender's
 overall grade is the volume-weighted mean of the provider grades (A=4 to
 F=0), rounded down. A provider with less volume than `min_volume` gets no

@@ -9,7 +9,8 @@ past time reads the events of that time, so history can be replayed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -18,24 +19,38 @@ from inboxwatch.analysis.rates import rates_for
 from inboxwatch.analysis.rules import ThresholdRule, judge
 from inboxwatch.model.alerts import Signal
 from inboxwatch.store.db import as_utc
-from inboxwatch.store.metrics import query_counts
+from inboxwatch.store.metrics import CountRow, query_counts
 
 log = logging.getLogger(__name__)
 
 MINUTE = timedelta(minutes=1)
 
 
-def evaluate(conn: sa.Connection, rules: Sequence[ThresholdRule], at: datetime, tenant: str | None = None) -> list[Signal]:
+# Called as counts(start=, end=, group_by=, tenant=) -> list[CountRow], like
+# `store.metrics.query_counts` without the connection.
+CountsFunction = Callable[..., list[CountRow]]
+
+
+def evaluate(
+    conn: sa.Connection,
+    rules: Sequence[ThresholdRule],
+    at: datetime,
+    tenant: str | None = None,
+    counts: CountsFunction | None = None,
+) -> list[Signal]:
     """Evaluate every rule at `at` and return one signal per (rule, group) with enough volume.
 
     Groups are per tenant and the rule's `group_by` dimensions; `tenant`
-    limits the evaluation to one tenant.
+    limits the evaluation to one tenant. `counts` replaces the store query,
+    for replays that read the minutes once (`analysis.windows.MinuteCounts`).
     """
+    if counts is None:
+        counts = functools.partial(query_counts, conn)
     end = minute_floor(at)
     signals: list[Signal] = []
     for rule in rules:
         dimensions = ("tenant",) + tuple(rule.group_by)
-        rows = query_counts(conn, start=end - rule.window, end=end, group_by=dimensions, tenant=tenant)
+        rows = counts(start=end - rule.window, end=end, group_by=dimensions, tenant=tenant)
         judged = 0
         for row in rows:
             labels = dict(zip(dimensions, row.key))

@@ -3,7 +3,8 @@
 Reasons use the vocabulary Sisimai made common (userunknown, mailboxfull,
 blocked, ...). The diagnostic text outranks the codes, because servers often
 send a generic code with a precise text (`550 5.2.1 ... user unknown`). The
-order of evidence is: a success code, the text rules of
+order of evidence is: a success code, a provider's own error code
+(`inboxwatch.classify.provider_codes`), the text rules of
 `inboxwatch.classify.bounce_patterns`, the DSN action (`delayed` means the
 message expired), the enhanced status code, and last the SMTP reply code.
 
@@ -18,6 +19,7 @@ import dataclasses
 import re
 
 from inboxwatch.classify.bounce_patterns import GENERIC_STATUS_SUFFIXES, RULES, STATUS_REASONS
+from inboxwatch.classify.provider_codes import CODE_TABLES
 
 # Reasons that are permanent for the address itself.
 HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})
@@ -106,13 +108,19 @@ def classify(
     if not status and smtp_code and 200 <= smtp_code < 300 and not text:
         return Classification("delivered", False, None, str(smtp_code), "reply-code %d" % smtp_code)
 
-    reason, matched, rule_name = match_text(text)
+    reason, matched, rule_name = match_provider_code(text)
+    if reason is None:
+        reason, matched, rule_name = match_text(text)
     if reason is None:
         reason, matched, rule_name = reason_from_codes(smtp_code, status, action, bool(normalize_text(text)))
     else:
         reason, rule_name = adjust_for_context(reason, rule_name, status, command)
-    if command == "MAIL" and reason in ("userunknown", "hostunknown", "filtered", "syntaxerror", "undefined", "onhold"):
-        # A reply to MAIL FROM is about the sender, not the recipient.
+    decided_by_code = bool(rule_name) and rule_name.startswith(("status ", "reply-code "))
+    if command == "MAIL" and (
+        decided_by_code or reason in ("userunknown", "hostunknown", "filtered", "syntaxerror", "undefined", "onhold")
+    ):
+        # A reply to MAIL FROM is about the sender, not the recipient, and
+        # a bare code says no more than that the sender was refused.
         reason, rule_name = "rejected", "%s after MAIL" % (rule_name or "no rule")
     if command in CONNECTION_COMMANDS and reason in ("userunknown", "hostunknown", "undefined", "onhold"):
         # A server that refuses the connection or the greeting refuses the
@@ -120,6 +128,18 @@ def classify(
         reason, rule_name = "blocked", "%s at connection" % (rule_name or "no rule")
     permanent = is_permanent(smtp_code, status)
     return Classification(reason, is_hard(reason, permanent), status, matched, rule_name)
+
+
+def match_provider_code(text: str | None) -> tuple[str | None, str | None, str | None]:
+    """Return (reason, matched code, table name) when `text` quotes a provider's own error code."""
+    normalized = normalize_text(text)
+    if not normalized:
+        return None, None, None
+    for table in CODE_TABLES:
+        found = table.find(normalized)
+        if found:
+            return found[0], found[1], table.name
+    return None, None, None
 
 
 def match_text(text: str | None) -> tuple[str | None, str | None, str | None]:

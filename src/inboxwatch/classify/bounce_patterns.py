@@ -43,7 +43,7 @@ PROVIDER_RULES = (
          "Outlook.com 2025 sender requirements: SPF, DKIM and DMARC all required"),
     rule("microsoft-ip-banned", "blocked", r"\b(?:ip|domain) (?:address )?(?:has been )?banned\b|banned sending ip|part of their network is on our block list|\bas\(\d+\)",
          "Outlook.com blocks of banned IPs and networks: 'part of their network is on our block list', AS(...) codes"),
-    rule("microsoft-recipient-not-found", "userunknown", r"recipientnotfound|recipient not found by smtp address lookup|requested action not taken: mailbox unavailable",
+    rule("microsoft-recipient-not-found", "userunknown", r"recipientnotfound|recipient not found by smtp address lookup",
          "Exchange Online 550 5.1.10 RESOLVER.ADR.RecipientNotFound"),
     rule("domino-not-in-directory", "userunknown", r"not listed in (?:the )?(?:public )?domino directory",
          "Lotus Domino 'User ... not listed in Domino Directory'"),
@@ -51,6 +51,14 @@ PROVIDER_RULES = (
          "Exchange 2000/2003 'The recipient name is not recognized ... (000C05A6) Unknown Recipient'"),
     rule("gmail-address-not-found", "userunknown", r"address not found|address couldn't be found",
          "Gmail 'Address not found: Your message wasn't delivered ... because the address couldn't be found'"),
+    rule("imail-unknown-user", "userunknown", r"\bunknown user: [^\s@]+@[^\s@]+",
+         "Ipswitch IMail Server's own notice line 'Unknown user: user@example.com' for its local mailboxes"),
+    rule("messagelabs-recipient-rejected", "userunknown", r"^5\d\d [^\s@<>]+@[^\s@<>]+ rejected$",
+         "MessageLabs (Symantec.cloud) '542 user@example.com Rejected': the reply names only the refused recipient"),
+    rule("yahoo-no-account", "userunknown", r"delivery error: dd this user doesn't have",
+         "Yahoo '554 delivery error: dd This user doesn't have a yahoo.com account'"),
+    rule("interscan-unable-to-deliver", "userunknown", r"unable to deliver message to .*please check if (?:the )?address is correct",
+         "Trend Micro InterScan Messaging Security Suite 'Unable to deliver message to <address> ... Please check if address is correct'"),
     rule("microsoft-access-denied-tenant", "rejected", r"tenantinboundattribution|access denied, (?:banned|bad) (?:sender|tenant)",
          "Exchange Online tenant attribution rejects"),
     rule("dns-failure", "networkerror",
@@ -70,8 +78,8 @@ PROVIDER_RULES = (
          "Gmail: message not authenticated with SPF"),
     rule("reverse-dns", "requireptr", r"ptr resource record|bad dns ptr|ip name lookup failed|invalid rdns|mismatches client ip|unverifyable sending ip|does not have a ptr record|ip address has no ptr|no ptr record|reverse dns|reverse (?:dns )?lookup|(?:rdns|ptr) (?:record )?(?:does not match|mismatch)|cannot find your hostname|cannot resolve your (?:address|hostname)|client host rejected: cannot find your|please set up a valid (?:ptr|rdns)|\bno (?:reverse|rdns)\b",
          "PTR/reverse DNS requirements (Gmail 4.7.25/5.7.25, Postfix reject_unknown_client_hostname)"),
-    rule("yahoo-tss04", "blocked", r"\[tss04\]|\[ts04\]",
-         "Yahoo TSS04: temporarily deferred due to unexpected volume or user complaints"),
+    rule("yahoo-tss04", "badreputation", r"\[tss04\]|\[ts04\]|temporarily deferred due to unexpected volume or user complaints",
+         "Yahoo TSS04: temporarily deferred due to unexpected volume or user complaints, a verdict on the sender's reputation"),
     rule("yahoo-tss", "blocked", r"\[tss0[1-9]\]|\[ts0[1-3]\]|\[tsm?s?\d\d\]",
          "Yahoo TSS01/TSS02/TSS03/TS01 blocks for the sending IP"),
     rule("yahoo-rate", "speeding", r"\[gl01\]|message from .* temporarily deferred",
@@ -110,6 +118,11 @@ PROVIDER_RULES = (
          "servers that require SMTP AUTH (MessageLabs, Postfix smtpd_sender_restrictions)"),
     rule("microsoft-recipient-access-denied", "userunknown", r"recipient address rejected: access denied",
          "Exchange Online/EOP '550 5.4.1 Recipient address rejected: Access denied' for addresses it does not host"),
+    rule("mimecast-policy", "policyviolation", r"host network not allowed|anti-spoofing policy|content examination policy",
+         "Mimecast '554 Host network not allowed', anti-spoofing and content examination policy rejects"),
+    rule("mimecast-envelope-blocked", "rejected",
+         r"administrative prohibition envelope blocked|envelope blocked . user (?:domain )?entry|block policy for (?:header from|envelope from address)|manually blocked senders",
+         "Mimecast '550 Envelope blocked - User Entry' and blocked-senders policies: the recipient's side refuses the sender"),
     rule("content-security-risk", "policyviolation", r"content presents a potential|denied by policy|policy violation",
          "gateways that reject content as a security risk, and plain policy rejects"),
 )
@@ -130,7 +143,9 @@ GENERIC_RULES = (
          "message size limits: Postfix 552 5.3.4, Exchange 5.3.4, Gmail 5.2.3"),
 
     # The message exceeded a per-recipient or per-message limit other than size.
-    rule("exceed-limit", "exceedlimit", r"exceeds? (?:the )?(?:maximum )?(?:number of )?(?:recipients|header size|line length)|too many recipients|recipient limit|message header size exceeds",
+    rule("too-many-recipients", "toomanyconn", r"too many recipients",
+         "'552 Too many recipients' (NTT docomo and others): Sisimai counts it among connection and session limits"),
+    rule("exceed-limit", "exceedlimit", r"exceeds? (?:the )?(?:maximum )?(?:number of )?(?:recipients|header size|line length)|recipient limit|message header size exceeds",
          "recipient-count and header-size limits"),
 
     # The sending rate is too high.
@@ -149,14 +164,14 @@ GENERIC_RULES = (
 
     # The recipient address does not exist.
     rule("user-unknown", "userunknown",
-         r"user ?unknown|unknown (?:local )?(?:user|recipient|mailbox|address|alias)|no such (?:user|recipient|mailbox|address|account|local user|person)|(?:user|recipient|mailbox|address|account|addressee) (?:does not|doesn't|did not|not|dose not) (?:exist|found|known)|(?:user|recipient|mailbox|address) (?:is )?(?:not |un)(?:known|found|listed|available)|(?:invalid|unknown|bad|non-?existent) (?:recipient|user|mailbox|address|account|destination (?:mail)?box)|recipient (?:address )?rejected: (?:user|undeliverable|unknown|invalid|no such|mailbox)|recipient address rejected: access denied|no mailbox (?:here|by that name|found)|mailbox (?:not found|unavailable|does not exist|not available)|(?:doesn't|does not) have an? (?:\w+ )*account|(?:not|isn't|is not) a (?:known|valid) (?:user|mailbox|recipient|address)|no (?:such )?(?:account|mailbox|user) (?:by that name|for)|(?:user|mailbox|account|recipient) (?:is )?(?:invalid|unavailable|deleted|removed)|recipient not found|unknown or illegal alias|this user doesn't have|the email account that you tried to reach does not exist|sorry, no mailbox|user not found|(?:user|name) is not recognized|user doesn't exist|destination address unknown|address (?:is )?(?:invalid|unknown|not valid)|recipient unknown|mailbox name not allowed|no valid recipients|(?:unknown|invalid) e-?mail address|utilisateur inconnu|adresse (?:inconnue|invalide)|benutzer unbekannt|unbekannter (?:benutzer|empf[äa]nger)|usuario (?:desconocido|no existe)|utente (?:sconosciuto|inesistente)|that domain isn't in my list of allowed rcpthosts|said: 550.*(?:unknown|invalid|not exist)",
+         r"user ?unknown|unknown (?:local )?(?:user|recipient|mailbox|address|alias)|no such (?:user|recipient|mailbox|address|account|local user|person)|(?:user|recipient|mailbox|address|account|addressee) (?:does not|doesn't|did not|not|dose not) (?:exist|found|known)|(?:user|recipient|mailbox|address) (?:is )?(?:not |un)(?:known|found|listed|available)|(?:invalid|unknown|bad|non-?existent) (?:recipient|user|mailbox|address|account|destination (?:mail)?box)|recipient (?:address )?rejected: (?:user|undeliverable|unknown|invalid|no such|mailbox)|recipient address rejected: access denied|no mailbox (?:here|by that name|found)|mailbox (?:not found|unavailable|does not exist|not available)|(?:doesn't|does not) have an? (?:\w+ )*account|(?:not|isn't|is not) a (?:known|valid) (?:user|mailbox|recipient|address)|no (?:such )?(?:account|mailbox|user) (?:by that name|for)|(?:user|mailbox|account|recipient) (?:is )?(?:invalid|unavailable|deleted|removed)|recipient not found|requested action not taken: mailbox unavailable|unknown or illegal alias|this user doesn't have|the email account that you tried to reach does not exist|sorry, no mailbox|user not found|(?:user|name) is not recognized|user doesn't exist|destination address unknown|address (?:is )?(?:invalid|unknown|not valid)|recipient unknown|mailbox name not allowed|no valid recipients|(?:unknown|invalid) e-?mail address|utilisateur inconnu|adresse (?:inconnue|invalide)|benutzer unbekannt|unbekannter (?:benutzer|empf[äa]nger)|usuario (?:desconocido|no existe)|utente (?:sconosciuto|inesistente)|that domain isn't in my list of allowed rcpthosts|said: 550.*(?:unknown|invalid|not exist)",
          "unknown recipients: Postfix 'User unknown in local recipient table', Sendmail '... User unknown', qmail 'no mailbox here by that name', Exchange 'RecipientNotFound', French/German/Spanish/Italian wordings"),
     rule("user-unknown-ja", "userunknown", r"存在しない|宛先.*(?:不明|ありません)|ユーザ(?:ー)?.*(?:存在|見つかりません|不明)",
          "Japanese providers: recipient does not exist"),
 
     # The recipient's server refused the message for its content or sender by a filter.
     rule("filtered", "filtered",
-         r"due to (?:the )?recipient'?s? (?:policy|preferences|filter)|filtered|rejected by (?:the )?(?:recipient|user)'?s? (?:filter|settings|preferences|policy)|blocked by (?:the )?(?:recipient|user)|recipient (?:has )?(?:refused|rejected|blocked)|refused by (?:the )?recipient|user refuses|does not accept mail from|sender (?:is )?(?:blocked|rejected) by (?:the )?recipient|not authorized to (?:send|email)|address (?:is )?not (?:accepting|available)|mail (?:receiving )?(?:disabled|refused)|delivery not authorized|message rejected by recipient|you are not allowed to post|the recipient has chosen|this recipient does not accept|mailbox (?:is )?(?:restricted|closed to)",
+         r"due to (?:the )?recipient'?s? (?:policy|preferences|filter)|filtered|rejected by (?:the )?(?:recipient|user)'?s? (?:filter|settings|preferences|policy)|blocked by (?:the )?(?:recipient|user)|recipient (?:has )?(?:refused|rejected|blocked)|refused by (?:the )?recipient|user refuses|does not accept mail from|sender (?:is )?(?:blocked|rejected) by (?:the )?recipient|not authorized to (?:send|email)|address (?:is )?not (?:accepting|available)|mail (?:receiving )?(?:disabled|refused)|message rejected by recipient|you are not allowed to post|the recipient has chosen|this recipient does not accept|mailbox (?:is )?(?:restricted|closed to)",
          "recipient-side filters and blocked senders"),
 
     rule("kddi-ezweb-rejected", "filtered", r"each of the following recipients was rejected by a remote mail server",
@@ -173,13 +188,13 @@ GENERIC_RULES = (
 
     # The recipient domain does not exist or has no mail servers.
     rule("host-unknown", "hostunknown",
-         r"host (?:or domain name )?not found|host ?unknown|unknown host|domain (?:does not|doesn't) exist|domain (?:not found|unknown)|unknown domain|no such domain|(?:name|domain) (?:service|server) error|name or service not known|no mx (?:record|host)|mx (?:record )?(?:not found|lookup failed)|unrouteable (?:mail domain|address)|domain is not reachable|domain (?:is )?(?:invalid|not valid)|invalid domain|bad destination (?:mailbox )?domain|recipient (?:domain|address) (?:does not|doesn't) (?:exist|resolve)|all relevant mx records point to non-existent hosts|dns lookup failed|nxdomain|host not reachable|cannot (?:find|resolve) (?:the )?(?:host|domain)|domain name (?:required|not found)|undeliverable address: unknown host|illegal host/domain name found|recipient domain not found|the domain name .* (?:does not|doesn't) exist|could not resolve|no (?:valid )?mail exchanger",
+         r"host (?:or domain name )?not found|host ?unknown|unknown host|domain (?:does not|doesn't) exist|domain (?:not found|unknown)|unknown domain|no such domain|(?:name|domain) (?:service|server) error|name or service not known|no mx (?:record|host)|mx (?:record )?(?:not found|lookup failed)|unrouteable (?:mail domain|address)|domain is not reachable|the account or domain may not exist|domain (?:is )?(?:invalid|not valid)|invalid domain|bad destination (?:mailbox )?domain|recipient (?:domain|address) (?:does not|doesn't) (?:exist|resolve)|all relevant mx records point to non-existent hosts|dns lookup failed|nxdomain|cannot (?:find|resolve) (?:the )?(?:host|domain)|domain name (?:required|not found)|undeliverable address: unknown host|illegal host/domain name found|recipient domain not found|the domain name .* (?:does not|doesn't) exist|could not resolve|no (?:valid )?mail exchanger",
          "unresolvable recipient domains: Postfix 'Host or domain name not found', Sendmail 'Host unknown', Exim 'Unrouteable address' and 'all relevant MX records point to non-existent hosts'"),
 
     # The message looked like spam to the receiving server.
     rule("spam-detected", "spamdetected",
-         r"\bspam\b(?! ?(?:hau|cop|rats|haus))|unsolicited (?:mail|e-?mail|bulk|commercial)|junk mail|bulk mail (?:rejected|refused)|message (?:content )?(?:rejected|refused) (?:as|due to) (?:spam|content)|message content rejected|detected as (?:spam|junk)|content (?:filter|scan) (?:rejected|refused)|scored as|high spam score|spam score|\bu[bc]e\b|\bspamassassin\b|rejected due to (?:spam|content)|appears to be (?:spam|unsolicited)|looks like spam|message considered as spam|identified as spam|(?:rbl|dnsbl) (?:restriction)?",
-         "spam verdicts from content filters, SpamAssassin, Gmail 5.7.1"),
+         r"\bspam\b(?! ?(?:hau|cop|rats|haus))|unsolicited (?:mail|e-?mail|bulk|commercial)|junk mail|bulk mail (?:rejected|refused)|message (?:content )?(?:rejected|refused) (?:as|due to) (?:spam|content)|message content rejected|detected as (?:spam|junk)|content (?:filter|scan) (?:rejected|refused)|scored as|high spam score|spam score|\bu[bc]e\b|\bspamassassin\b|rejected due to (?:spam|content)|appears to be (?:spam|unsolicited)|looks like spam|message considered as spam|identified as spam|blacklisted (?:url|link)|\buribl\b|(?:rbl|dnsbl) (?:restriction)?",
+         "spam verdicts from content filters, SpamAssassin, Gmail 5.7.1, URIBL listings of links in the message"),
 
     # A virus was found in the message.
     rule("virus-detected", "virusdetected", r"\bvirus|malware|infected|trojan|\bworm\b|malicious (?:content|attachment|software)",
@@ -206,17 +221,17 @@ GENERIC_RULES = (
 
     # The receiving server's policy forbids the message or sender.
     rule("policy-violation", "policyviolation",
-         r"policy (?:violation|reasons|rejection|restriction)|violat(?:es|ed|ion of) (?:our |the |local )?(?:policy|policies|terms|acceptable use)|rejected (?:for|by|due to) (?:local )?(?:policy|policies)|(?:local|content|security|message|site|domain|organization|administrative) polic(?:y|ies)|prohibited|not allowed by (?:local )?policy|email (?:address|domain) is not allowed|message (?:not allowed|forbidden)|attachment(?:s)? (?:not allowed|blocked|prohibited|forbidden|rejected)|(?:file|attachment) type (?:not allowed|blocked|prohibited)|has been rejected by (?:the )?(?:email )?(?:policy|administrator)|suspicious (?:url|link|attachment)|dangerous (?:attachment|content)|executable (?:content|attachment)",
-         "site policies: attachment bans, acceptable-use violations"),
+         r"policy (?:violation|reasons|rejection|restriction)|violat(?:es|ed|ion of) (?:our |the |local )?(?:policy|policies|terms|acceptable use)|rejected (?:for|by|due to) (?:local )?(?:policy|policies)|(?:local|content|security|message|site|domain|organization|administrative) polic(?:y|ies)|prohibited|not allowed by (?:local )?policy|email (?:address|domain) is not allowed|message (?:not allowed|forbidden)|attachment(?:s)? (?:not allowed|blocked|prohibited|forbidden|rejected)|(?:file|attachment) type (?:not allowed|blocked|prohibited)|has been rejected by (?:the )?(?:email )?(?:policy|administrator)|suspicious (?:url|link|attachment)|dangerous (?:attachment|content)|executable (?:content|attachment)|header error",
+         "site policies: attachment bans, acceptable-use violations, Exim and Gmail '554 5.7.0 Header error'"),
 
     # Content rejected for other reasons (encoding, structure).
-    rule("content-error", "contenterror", r"content (?:error|not allowed)|(?:message|mail) content (?:is )?(?:invalid|unacceptable)|improper (?:use of )?8-?bit|invalid (?:mime|encoding|content|character set|charset)|charset .* not (?:supported|allowed)|message body|header error",
+    rule("content-error", "contenterror", r"content (?:error|not allowed)|(?:message|mail) content (?:is )?(?:invalid|unacceptable)|improper (?:use of )?8-?bit|invalid (?:mime|encoding|content|character set|charset)|charset .* not (?:supported|allowed)|message body",
          "content and encoding rejects"),
 
     # TLS or other transport security requirements failed.
     rule("failed-starttls", "failedstarttls", r"starttls|(?:does not|doesn't) support (?:tls|ssl)|tls (?:is )?(?:required|negotiation failed|handshake)|must issue a starttls|encryption (?:is )?required|requires? (?:a )?(?:secure|encrypted) (?:connection|channel)",
          "STARTTLS required or failed (Gmail 530 5.7.0 'Must issue a STARTTLS command first')"),
-    rule("security-error", "securityerror", r"authentication (?:is )?required|auth(?:entication)? required|(?:relay|access) (?:denied|not permitted).*authenticat|certificate|5\.7\.0 .*must (?:authenticate|issue)|(?:sender|security|secure) (?:level|requirement)|user not authenticated|insecure|invalid (?:credentials|login)|authorization (?:required|failed)|security (?:policy|violation|error)",
+    rule("security-error", "securityerror", r"authentication (?:is )?required|auth(?:entication)? required|(?:relay|access) (?:denied|not permitted).*authenticat|certificate|5\.7\.0 .*must (?:authenticate|issue)|(?:sender|security|secure) (?:level|requirement)|user not authenticated|insecure|invalid (?:credentials|login)|authorization (?:required|failed)|security (?:policy|violation|error)|delivery not authorized",
          "authentication and security requirements of the receiving side"),
 
     # The receiving system is out of resources.
@@ -228,7 +243,7 @@ GENERIC_RULES = (
          "domains that accept no mail (RFC 7505 null MX)"),
 
     # The remote system failed or did not respond.
-    rule("network-error", "networkerror", r"network (?:error|unreachable|is unreachable)|connection (?:reset|closed|dropped|lost|to .* failed)|no route to host|host (?:is )?(?:down|unreachable)|(?:could not|couldn't|unable to|can'?t) connect|connect(?:ion)? failed|lost connection|broken pipe|too many hops|mail loop|loops back to myself|routing loop|hop count exceeded|message is looping|unable to route|could not be (?:delivered|routed) .* (?:network|dns)",
+    rule("network-error", "networkerror", r"network (?:error|unreachable|is unreachable)|connection (?:reset|closed|dropped|lost|to .* failed)|no route to host|host (?:is )?(?:down|unreachable)|wasn't able to establish an smtp connection|(?:could not|couldn't|unable to|can'?t) connect|connect(?:ion)? failed|lost connection|broken pipe|too many hops|mail loop|loops back to myself|routing loop|hop count exceeded|message is looping|unable to route|could not be (?:delivered|routed) .* (?:network|dns)",
          "network failures, routing loops and timeouts"),
     rule("system-error", "systemerror", r"system (?:error|failure|not available|unavailable)|internal (?:server )?error|server (?:error|failure|misconfiguration)|local (?:error|problem)|(?:local|remote) (?:server|system) (?:error|problem|failure)|configuration error|mail system (?:problem|error)|resources temporarily unavailable|unexpected (?:error|failure)|input/output error|i/o error|database (?:error|failure)|transaction failed|service (?:is |currently )?(?:unavailable|not available)|unable to contact ldap|could not load|delivery to file .* failed|error in processing|unknown error",
          "failures inside the receiving system"),
@@ -239,8 +254,8 @@ GENERIC_RULES = (
 
     # The message waited in the queue too long.
     rule("expired", "expired",
-         r"message expired|envelope expired|retry timeout exceeded|retry time not reached for any host after a long failure|delivery (?:time|retry timeout) (?:expired|exceeded)|has been in the queue too long|message timed out|could not be delivered for (?:more than )?\d+|delivery failed \d+ attempts|(?:was )?aborted after \d|did not accept our requests to connect|giving up on|have been failing for a long time|unable to deliver (?:this )?message (?:after|in) \d+|not reachable within the allowed queue period|message will be retried|socket error|(?:connection |operation )?timed out|timeout|unable to connect|retry (?:time ?out|timeout|time exceeded|period exceeded)|(?:message|delivery|mail) (?:has )?expired|expired|queue(?:d)? too long|too long in (?:the )?queue|(?:could not|couldn't|was not|has not been|cannot be) (?:be )?delivered (?:within|for|in) \d+|(?:giving|gave) up|delivery time ?out|time ?out|maximum (?:delivery|retry|queue) time|message (?:could not be|has not been) delivered for (?:more than )?\d+|has been delayed|retry limit|no more retries|lifetime exceeded|delivery attempts? (?:will )?(?:continue|exhausted)|undeliverable for|not delivered .* (?:days|hours)|(?:unable to|could not) deliver .* for (?:\d+|several) (?:days|hours)",
-         "queue lifetime exceeded: Postfix 'delivery temporarily suspended' expiries, Sendmail 'Cannot send message for 5 days', Exim 'retry timeout exceeded'"),
+         r"message expired|envelope expired|retry timeout exceeded|retry time not reached for any host after a long failure|delivery (?:time|retry timeout) (?:expired|exceeded)|has been in the queue too long|message timed out|could not be delivered for (?:more than )?\d+|delivery failed \d+ attempts|(?:was )?aborted after \d|did not accept our requests to connect|giving up on|have been failing for a long time|unable to deliver (?:this )?message (?:after|in) \d+|not reachable within the allowed queue period|message will be retried|socket error|(?:connection |operation )?timed out|timeout|unable to connect|retry (?:time ?out|timeout|time exceeded|period exceeded)|(?:message|delivery|mail) (?:has )?expired|expired|queue(?:d)? too long|too long in (?:the )?queue|(?:could not|couldn't|was not|has not been|cannot be) (?:be )?delivered (?:within|for|in) \d+|(?:giving|gave) up|delivery time ?out|time ?out|maximum (?:delivery|retry|queue) time|message (?:could not be|has not been) delivered for (?:more than )?\d+|has been delayed|retry limit|no more retries|lifetime exceeded|delivery attempts? (?:will )?(?:continue|exhausted)|undeliverable for|not delivered .* (?:days|hours)|(?:unable to|could not) deliver .* for (?:\d+|several) (?:days|hours)|host not reachable",
+         "queue lifetime exceeded: Postfix 'delivery temporarily suspended' expiries, Sendmail 'Cannot send message for 5 days', Exim 'retry timeout exceeded', Zoho 'Host not reachable' after its retries"),
 
     # Suppressed by the sending service's own list.
     rule("suppressed", "suppressed", r"suppress(?:ed|ion) list|on (?:the )?(?:account-level )?suppression|recipient is on the suppression|previously (?:bounced|hard bounced|unsubscribed)|address is on (?:our|the) (?:bounce|block) list",
@@ -252,7 +267,6 @@ GENERIC_RULES = (
 )
 
 RULES = PROVIDER_RULES + GENERIC_RULES
-RULES_BY_NAME = {item.name: item for item in RULES}
 
 # Reasons for RFC 3463 enhanced status codes, used when no text rule matches.
 # Codes are looked up exactly first, then by class.subject with the detail
@@ -339,6 +353,17 @@ STATUS_REASONS = {
     "x.7.29": "authfailure",
     "x.7.30": "authfailure",
 }
+
+# Statements in a notice's own text that give the cause for every recipient
+# it lists, outranking the replies quoted per recipient: au/KDDI EZweb
+# notices say "The user(s) account is disabled." above a quoted
+# "550 user unknown".
+NOTICE_RULES = (
+    rule("ezweb-account-disabled", "suspend", r"the user\(s\) account is disabled",
+         "au/KDDI EZweb notices: 'The user(s) account is disabled.' above the quoted reply"),
+)
+
+RULES_BY_NAME = {item.name: item for item in RULES + NOTICE_RULES}
 
 # Reasons for failed recipients in domains whose bounces carry no usable
 # text: Google Groups refuses posts in the poster's language.

@@ -10,10 +10,11 @@ stays empty.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 from collections.abc import Mapping
 
-from inboxwatch.classify.providers import provider_for, provider_for_relay
+from inboxwatch.classify.providers import provider_for_delivery
 from inboxwatch.model.events import DeliveryEvent
 
 
@@ -29,6 +30,8 @@ class EnrichOptions:
     instance_ips: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
+# Cached because every event of a log names one of a few instances.
+@functools.lru_cache(maxsize=1024)
 def ip_in_instance_name(instance: str) -> str | None:
     """Return the IP address an instance name carries, as in `postfix-203.0.113.10`."""
     candidate = instance.rsplit("-", 1)[-1]
@@ -48,11 +51,7 @@ def enrich(event: DeliveryEvent, options: EnrichOptions) -> DeliveryEvent:
     changes: dict[str, object] = {}
 
     if not event.provider:
-        by_relay = provider_for_relay(event.relay_host)
-        by_domain = provider_for(event.recipient_domain)
-        # The recipient's own domain wins when it is a known consumer domain;
-        # the MX host decides for custom domains on hosted platforms.
-        changes["provider"] = by_domain if by_domain != "other" or by_relay is None else by_relay
+        changes["provider"] = provider_for_delivery(event.recipient_domain, event.relay_host)
 
     if not event.sending_domain:
         domain = sender_domain(event.sender)

@@ -8,6 +8,7 @@ layer.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 from inboxwatch.model.providers import Provider
@@ -48,6 +49,10 @@ PROVIDER_DOMAINS: dict[Provider, tuple[str, ...]] = {
     Provider.NAVER: ("naver.com",),
     Provider.RAKUTEN: ("rakuten.jp", "rakuten.co.jp", "infoseek.jp", "rakuten.com"),
 }
+
+# Distinct (recipient domain, MX host) pairs whose provider is remembered.
+# A busy sender sees a few thousand; a miss costs one suffix scan.
+DELIVERY_CACHE_SIZE = 65536
 
 # MX host suffixes of the hosted platforms, for custom domains.
 PROVIDER_MX_SUFFIXES: dict[Provider, tuple[str, ...]] = {
@@ -117,3 +122,18 @@ def provider_for_relay(relay_host: str | None) -> str | None:
         return None
     provider = provider_for_mx([relay_host])
     return provider.value if provider else None
+
+
+@functools.lru_cache(maxsize=DELIVERY_CACHE_SIZE)
+def provider_for_delivery(recipient_domain: str | None, relay_host: str | None) -> str:
+    """Return the provider of one delivery, from the recipient domain and the MX host that took it.
+
+    The recipient's own domain wins when it is a known consumer domain, and
+    the MX host decides for custom domains on hosted platforms. Results are
+    cached, because ingest asks this for every event and a log repeats the
+    same few domains and MX hosts.
+    """
+    by_domain = provider_for(recipient_domain)
+    if by_domain != Provider.OTHER.value or not relay_host:
+        return by_domain
+    return provider_for_relay(relay_host) or by_domain

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import ssl
 import sys
@@ -14,13 +13,10 @@ from inboxwatch.cli.settings import config_option, load_settings
 from inboxwatch.dnscheck.auth import CHECK_NAMES, AuthOptions, check_domain
 from inboxwatch.dnscheck.blocklist_check import check_blocklists
 from inboxwatch.dnscheck.blocklists import CATALOGUE, select_lists
-from inboxwatch.dnscheck.dnsbl import Asset, AssetKind, Health, normalize_domain, parse_asset, parse_ip
+from inboxwatch.dnscheck.dnsbl import MAX_EXPANDED_ADDRESSES, Asset, AssetKind, Health, expand_network, normalize_domain, parse_asset, parse_ip
 from inboxwatch.dnscheck.mtasts import DEFAULT_POLICY_URL
 from inboxwatch.dnscheck.resolver import Resolver, parse_nameserver
 from inboxwatch.errors import InboxwatchError
-
-# A network in [sender] ips is expanded to its addresses up to this size (a /22).
-MAX_EXPANDED_ADDRESSES = 1024
 
 nameserver_option = click.option(
     "--nameserver",
@@ -41,14 +37,10 @@ def make_resolver(nameservers: tuple[str, ...], timeout: float) -> Resolver:
 
 
 def expand_sender_ips(values: tuple[str, ...]) -> list[Asset]:
-    assets = []
-    for value in values:
-        network = ipaddress.ip_network(value, strict=False)
-        if network.num_addresses > MAX_EXPANDED_ADDRESSES:
-            raise click.ClickException("[sender] ips entry %s has %d addresses; list networks of at most %d addresses, or name the addresses" % (value, network.num_addresses, MAX_EXPANDED_ADDRESSES))
-        kind = AssetKind.IPV4 if network.version == 4 else AssetKind.IPV6
-        assets.extend(Asset(kind, str(address)) for address in network)
-    return assets
+    try:
+        return [asset for value in values for asset in expand_network(value, MAX_EXPANDED_ADDRESSES)]
+    except InboxwatchError as error:
+        raise click.ClickException("[sender] ips: %s" % error) from error
 
 
 def blocklist_assets(values: tuple[str, ...], config_path: str | None) -> list[Asset]:
@@ -88,7 +80,11 @@ def blocklists_command(values: tuple[str, ...], zones: tuple[str, ...], as_json:
         lists = select_lists(zones) if zones else list(CATALOGUE)
     except InboxwatchError as error:
         raise click.BadParameter(str(error), param_hint="--zone") from error
-    results = asyncio.run(check_blocklists(make_resolver(nameservers, timeout), assets, lists))
+    resolver = make_resolver(nameservers, timeout)
+    try:
+        results = asyncio.run(check_blocklists(resolver, assets, lists))
+    finally:
+        resolver.close()
 
     if as_json:
         for result in results:
@@ -142,13 +138,20 @@ def auth_command(domains, selectors, ips, mta_sts_url, mta_sts_ca, as_json, name
     async def run_all():
         return await asyncio.gather(*(check_domain(resolver, domain, options) for domain in domain_list))
 
-    for report in asyncio.run(run_all()):
+    try:
+        reports = asyncio.run(run_all())
+    finally:
+        resolver.close()
+    for report in reports:
         if as_json:
             sys.stdout.write(json.dumps(report.to_json()) + "\n")
             continue
         click.echo(report.domain)
         for name in CHECK_NAMES:
             check = report.checks[name]
-            click.echo("  %-8s %s" % (name, check.status.value))
+            line = "  %-8s %s" % (name, check.status.value)
+            if check.reason:
+                line += ": " + check.reason
+            click.echo(line)
             for problem in check.problems:
                 click.echo("           %s: %s" % (problem.level.value, problem.text))

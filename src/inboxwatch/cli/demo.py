@@ -21,18 +21,31 @@ def counts_table(title: str, columns: list[str], rows: list[CountRow]) -> Table:
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column)
-    for name in ("sent", "delivered", "deferred", "bounced", "hard"):
+    for name in ("delivered", "bounced (hard)", "deferrals", "delivery", "bounce", "deferral"):
         table.add_column(name, justify="right")
-    for name in ("delivery", "bounce", "deferral"):
-        table.add_column(name + " rate", justify="right")
-    for row in sorted(rows, key=lambda r: (-r.sent, r.key)):
+    for row in rows:
         rates = rates_for(row)
         table.add_row(
             *[value or "-" for value in row.key],
-            str(row.sent), str(row.delivered), str(row.deferred), str(row.bounced), str(row.hard_bounced),
-            percent(rates["delivery_rate"]), percent(rates["bounce_rate"]), percent(rates["deferral_rate"]),
+            str(row.delivered),
+            "%d (%d)" % (row.bounced, row.hard_bounced),
+            str(row.deferred),
+            percent(rates["delivery_rate"]),
+            percent(rates["bounce_rate"]),
+            percent(rates["deferral_rate"]),
         )
     return table
+
+
+def by_volume(rows: list[CountRow]) -> list[CountRow]:
+    return sorted(rows, key=lambda row: (-(row.delivered + row.bounced), row.key))
+
+
+def worst_by_bounce_rate(rows: list[CountRow], limit: int) -> list[CountRow]:
+    def bounce_rate(row: CountRow) -> float:
+        return rates_for(row)["bounce_rate"].value or 0.0
+
+    return sorted(rows, key=lambda row: (-bounce_rate(row), row.key))[:limit]
 
 
 def alerts_table(result: DemoResult) -> Table:
@@ -53,7 +66,7 @@ def alerts_table(result: DemoResult) -> Table:
 
 
 @click.command("demo")
-@click.option("--messages", type=click.IntRange(100, 1_000_000), default=30_000, show_default=True,
+@click.option("--messages", type=click.IntRange(100, 1_000_000), default=20_000, show_default=True,
               help="Messages in the generated day of traffic.")
 def command(messages: int) -> None:
     """Run the whole pipeline on a generated day of traffic, in a temporary SQLite store.
@@ -63,18 +76,20 @@ def command(messages: int) -> None:
     minute, sends the notifications to a webhook receiver it runs on
     loopback, prints what an operator would see, and removes everything.
     """
-    console = Console()
+    # Wide enough for the tables even when the output is not a terminal.
+    console = Console(width=max(Console().width, 110))
     started = time.monotonic()
     result = run_demo(messages=messages, progress=lambda message: console.print("[dim]%s[/dim]" % message))
 
     console.print()
     console.print("[bold]Day replayed:[/bold] %s (UTC), %d log lines, %d events stored, %d rejected"
                   % (result.day.date().isoformat(), result.log_lines, result.ingest.events_stored, result.ingest.rejected))
-    console.print(counts_table("Per mailbox provider", ["provider"], result.by_provider))
-    console.print(counts_table("Per sending IP and provider", ["sending IP", "provider"], result.by_ip))
+    console.print(counts_table("Per mailbox provider (rates over the whole day)", ["provider"], by_volume(result.by_provider)))
+    console.print(counts_table("Sending IP and provider pairs with the highest bounce rates", ["sending IP", "provider"],
+                               worst_by_bounce_rate(result.by_ip, 5)))
     console.print(alerts_table(result))
     console.print("[bold]Notifications:[/bold] %d sent to the demo webhook receiver, %d to retry, %d failed"
                   % (result.notifications.sent, result.notifications.retry, result.notifications.failed))
     for payload in result.received[:5]:
-        console.print("  received: [%s] %s" % (payload.get("reason", "?"), payload.get("summary", payload)))
+        console.print("  received: %s" % payload.get("subject", "(no subject)"))
     console.print("[dim]Finished in %.1f s; the temporary store was removed.[/dim]" % (time.monotonic() - started))

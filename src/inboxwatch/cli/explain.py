@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from inboxwatch.classify.bounce_patterns import RULES_BY_NAME
+from inboxwatch.classify.provider_codes import CODE_TABLES_BY_NAME
 from inboxwatch.sources.files import expand_paths, parse_path
 
 # Sources of a record's facts, by the record's `format`.
@@ -22,6 +23,8 @@ def rule_description(rule_name: str | None) -> str:
     if base in RULES_BY_NAME:
         text = "text rule %s (%s)" % (rule_name, RULES_BY_NAME[base].covers)
         return text
+    if base in CODE_TABLES_BY_NAME:
+        return "provider code table %s (%s)" % (rule_name, CODE_TABLES_BY_NAME[base].covers)
     if base == "status":
         return "enhanced status code %s (RFC 3463), because no text rule matched" % rule_name.split(" ", 1)[1]
     if base == "reply-code":

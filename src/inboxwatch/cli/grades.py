@@ -22,7 +22,7 @@ def command(days: int | None, now_text: str, tenant: str | None, config_path: st
     """Grade each mailbox provider's delivery, bounce and complaint rates against benchmark tables.
 
     The tables, their sources and how to override them are in
-    docs/metrics.md; a provider with too little volume is not graded.
+    docs/grades.md. A provider with too little volume is not graded.
     """
     config = load_settings(config_path, store_url)
     days = days or config.grades.days

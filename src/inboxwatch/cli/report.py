@@ -11,6 +11,7 @@ import click
 from inboxwatch.analysis.dmarc_sources import judge_source
 from inboxwatch.analysis.senders import KnownSenders, SenderIdentity
 from inboxwatch.cli.report_format import format_dmarc_summary, format_tls_summary
+from inboxwatch.cli.report_html import html_command
 from inboxwatch.cli.settings import config_option, load_settings, open_store, parse_time, store_option
 from inboxwatch.config.models import Config
 from inboxwatch.errors import CheckError, InboxwatchError
@@ -29,6 +30,9 @@ tenant_option = click.option("--tenant", help="Only this tenant's reports.")
 @click.group("report")
 def command() -> None:
     """Summarise stored DMARC and TLS reports, and run the report alert checks."""
+
+
+command.add_command(html_command)
 
 
 @command.command("dmarc")

@@ -1,4 +1,4 @@
-"""`inboxwatch reputation`: fetch the providers' reputation feeds and show what they last said."""
+"""`inboxwatch reputation`: fetch the providers' reputation feeds and show their latest stored values."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def fetch_command(feeds: tuple[str, ...], config_path: str | None, store_url: st
 @config_option
 @store_option
 def status_command(config_path: str | None, store_url: str | None) -> None:
-    """Print, per feed, whether it is configured, its last fetch, whether it answered, and its latest stored values."""
+    """Print, per feed, whether it is configured, its last fetch, whether it was reachable, and its latest stored values."""
     config = load_settings(config_path, store_url)
     engine = open_store(config)
     try:

@@ -19,7 +19,7 @@ from inboxwatch.web.worker import http_worker
     help="Serve the HTTP API, webhooks and /metrics on [service] http_host and http_port (default), or leave that to `inboxwatch serve`.",
 )
 def command(config_path: str | None, store_url: str | None, http: bool) -> None:
-    """Run the service: follow logs, ingest dropped files, evaluate rules, send notifications and serve HTTP.
+    """Run the service: follow logs, ingest dropped files and mailboxes, check reports, evaluate rules, send notifications and serve HTTP.
 
     Stops cleanly on SIGTERM or Ctrl-C: buffered events are written and the
     read positions stored before the process exits.
@@ -32,4 +32,7 @@ def command(config_path: str | None, store_url: str | None, http: bool) -> None:
             workers.append(("http", http_worker(engine, config)))
         except (InboxwatchError, ValueError) as exc:
             raise click.ClickException("cannot start the HTTP server: %s" % exc) from exc
-    run_service(engine, config, extra_workers=workers)
+    try:
+        run_service(engine, config, extra_workers=workers)
+    except InboxwatchError as exc:
+        raise click.ClickException("cannot start the service: %s" % exc) from exc

@@ -1,8 +1,8 @@
 """The `[reputation]` section: Microsoft SNDS, Google Postmaster Tools and Validity Sender Score feeds.
 
-A feed is configured when its table is present with its credentials; an
-absent table means "not configured", and `inboxwatch reputation status`
-says so. Every base URL can be replaced, so tests and proxies can stand in
+A feed is configured when its table is present with its credentials. An
+absent table means "not configured", which `inboxwatch reputation status`
+reports. Every base URL can be replaced, so tests and proxies can stand in
 for the providers. Secrets may be written into the file but are better kept
 in the environment and named here (`key_env`, `client_secret_env`,
 `refresh_token_env`).
@@ -51,10 +51,10 @@ class SndsSettings(Section):
 class PostmasterSettings(Section):
     """`[reputation.postmaster]`: the domains to read and the OAuth credentials.
 
-    Either `service_account_file` (a Google service-account JSON key; the
-    account must be added as a user of the domains in Postmaster Tools) or
-    `client_id` with `client_secret[_env]` and `refresh_token[_env]` (an
-    installed-app OAuth grant of the postmaster.readonly scope).
+    Credentials are either `service_account_file`, a Google service-account
+    JSON key whose account is a user of the domains in Postmaster Tools, or
+    `client_id` with `client_secret[_env]` and `refresh_token[_env]` from an
+    installed-app OAuth grant of the postmaster.readonly scope.
     """
 
     domains: tuple[str, ...] = Field(min_length=1)

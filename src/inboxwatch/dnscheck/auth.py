@@ -57,25 +57,28 @@ async def check_spf(resolver: Resolver, domain: str, sending_ips: Sequence[str])
         problems.append(error("SPF tree of %s is too large to fetch in full; counts are a lower bound" % domain))
     results = {address: spf.check_host(tree, address) for address in sending_ips}
     for address, result in results.items():
-        if result not in ("pass", "unknown"):
+        # temperror comes from a failed lookup, already in the reason.
+        if result not in ("pass", "unknown", "temperror"):
             problems.append(error("sending IP %s is not authorised by SPF for %s: result %s" % (address, domain, result)))
     record = tree.record_texts[0] if len(tree.record_texts) == 1 else list(tree.record_texts)
     details = {"lookups": report.lookups, "void_lookups": report.void_lookups}
     if sending_ips:
         details["authorised"] = results
-    return finish(record, problems, lookup_failed=report.lookup_failed, **details)
+    return finish(record, problems, reason="; ".join(report.failures), **details)
 
 
 def combine_dkim(checks: Sequence[RecordCheck]) -> RecordCheck:
     """Fold per-selector checks into one member: the worst status, every problem."""
     if not checks:
         return missing("no DKIM selector given: selectors cannot be discovered from DNS, pass --dkim-selector", selectors={})
-    order = [CheckStatus.OK, CheckStatus.WARNING, CheckStatus.MISSING, CheckStatus.ERROR]
+    # A certain finding outranks a selector whose lookup failed.
+    order = [CheckStatus.OK, CheckStatus.WARNING, CheckStatus.UNKNOWN, CheckStatus.MISSING, CheckStatus.ERROR]
     status = max((check.status for check in checks), key=order.index)
     selectors = {check.details["selector"]: check.to_json() | {key: value for key, value in check.details.items() if key != "selector"} for check in checks}
     problems = tuple(problem for check in checks for problem in check.problems)
     records = {check.details["selector"]: check.record for check in checks}
-    return RecordCheck(status, records, problems, any(check.lookup_failed for check in checks), {"selectors": selectors})
+    reason = "; ".join(check.reason for check in checks if check.reason)
+    return RecordCheck(status, records, problems, reason, {"selectors": selectors})
 
 
 async def check_domain(resolver: Resolver, domain: str, options: AuthOptions) -> DomainReport:
@@ -88,7 +91,7 @@ async def check_domain(resolver: Resolver, domain: str, options: AuthOptions) ->
     )
     mta_sts_check, bimi_check = await asyncio.gather(
         check_mta_sts(resolver, domain, mx_check.details.get("hosts", []), policy_url=options.mta_sts_policy_url, verify=options.mta_sts_verify),
-        check_bimi(resolver, domain, dmarc_check.details.get("policy")),
+        check_bimi(resolver, domain, dmarc_check.details.get("policy"), dmarc_known=not dmarc_check.lookup_failed),
     )
     ptr_checks = await asyncio.gather(*(check_ptr(resolver, address) for address in options.sending_ips))
     checks = {

@@ -24,7 +24,10 @@ from inboxwatch.dnscheck.resolver import Resolver
 logger = logging.getLogger(__name__)
 
 # Queries in flight at once; each list's own rate limit lives in the resolver.
-MAX_CONCURRENT_QUERIES = 64
+# 128 small replies fit the default 208 KiB receive buffer of Linux, so a
+# burst is not dropped even where the kernel caps the larger buffer that
+# the channel requests.
+MAX_CONCURRENT_QUERIES = 128
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +66,10 @@ async def probe_health(resolver: Resolver, blocklist: Blocklist) -> Health:
 
 
 async def check_one(resolver: Resolver, asset: Asset, blocklist: Blocklist, health: Health) -> ListingResult:
+    if health is Health.UNREACHABLE:
+        # Its test entries already timed out or failed; every query would
+        # wait out the same timeouts and retries for an unknown result.
+        return ListingResult(asset, blocklist, Status.UNKNOWN, health)
     name = query_name(asset, blocklist)
     verdict = read_answer(blocklist, await resolver.query(name, "A"))
     status = final_status(health, verdict)
@@ -79,7 +86,8 @@ async def check_blocklists(
     """Check each asset on each list it applies to, in asset-then-list order.
 
     An asset on a list whose health is anything but healthy gets status
-    unknown, though its query is still sent so the codes are reported.
+    unknown. Its query is still sent so the codes are reported, except on
+    an unreachable list.
     """
     healths = await asyncio.gather(*(probe_health(resolver, blocklist) for blocklist in blocklists))
     health_by_list = dict(zip((blocklist.name for blocklist in blocklists), healths))

@@ -136,7 +136,7 @@ class AuthState:
 
 
 def track_auth(previous: AuthState | None, report: DomainReport, now: datetime, tenant: str) -> tuple[AuthState, list[Signal]]:
-    """Compare a domain's report with the previous state; checks cut short by DNS failures change nothing."""
+    """Compare a domain's report with the previous state; a check with status unknown changes nothing."""
     domain = report.domain
     state = previous or AuthState(domain)
     labels = {"tenant": tenant, "sending_domain": domain}
@@ -164,7 +164,9 @@ def track_auth(previous: AuthState | None, report: DomainReport, now: datetime, 
 
     policy, baseline = state.dmarc_policy, state.dmarc_baseline
     dmarc = report.checks["dmarc"]
-    if not dmarc.lookup_failed:
+    # The policy is known once the record was read, even if a report
+    # destination's authorisation lookup failed afterwards.
+    if dmarc.record is not None or not dmarc.lookup_failed:
         current = dmarc.details.get("policy") if dmarc.status is not CheckStatus.MISSING else None
         policy, baseline, signal = track_dmarc_policy(state, current, labels, now)
         if signal is not None:
@@ -172,7 +174,9 @@ def track_auth(previous: AuthState | None, report: DomainReport, now: datetime, 
 
     for name in ("spf", "dmarc", "mta_sts", "tls_rpt", "mx"):
         check = report.checks[name]
-        if check.lookup_failed:
+        # Unknown is no information. An error found before a lookup failed
+        # is certain, so it still breaches, but only a complete check resolves.
+        if check.status is CheckStatus.UNKNOWN:
             continue
         breached = check.status is CheckStatus.ERROR
         summary = "%s for %s: %s" % (name.upper().replace("_", "-"), domain, check.problems[0].text) if breached and check.problems else ""

@@ -136,6 +136,7 @@ async def check_dmarc(resolver: Resolver, domain: str) -> RecordCheck:
 
     check, destinations = judge_record(domain, found[0])
     problems = list(check.problems)
+    failures = []
     # RFC 7489 section 7.1: the destination authorises the domain that published the record.
     publisher = name.removeprefix("_dmarc.")
     own_organization = organizational_domain(publisher)
@@ -144,7 +145,7 @@ async def check_dmarc(resolver: Resolver, domain: str) -> RecordCheck:
             continue
         authorised = await report_authorised(resolver, publisher, destination)
         if authorised is None:
-            problems.append(warning("could not check whether %s accepts reports for %s: DNS lookup failed" % (destination, publisher)))
+            failures.append("DNS lookup of %s._report._dmarc.%s TXT failed, so whether %s accepts the reports is not known" % (publisher, destination, destination))
         elif not authorised:
             problems.append(error("%s does not accept DMARC reports for %s: %s._report._dmarc.%s is not published" % (destination, publisher, publisher, destination)))
-    return finish(check.record, problems, found_at=name, **check.details)
+    return finish(check.record, problems, reason="; ".join(failures), found_at=name, **check.details)

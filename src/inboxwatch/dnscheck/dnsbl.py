@@ -29,6 +29,9 @@ def public_suffix_list() -> PublicSuffixList:
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _LOOKS_LIKE_IPV4 = re.compile(r"^[0-9.]+$")
 
+# A configured network is expanded to its addresses up to this size (a /22).
+MAX_EXPANDED_ADDRESSES = 1024
+
 
 
 class AssetKind(str, enum.Enum):
@@ -97,6 +100,18 @@ def parse_asset(text: str) -> Asset:
         kind = AssetKind.IPV4 if address.version == 4 else AssetKind.IPV6
         return Asset(kind, str(address))
     return Asset(AssetKind.DOMAIN, normalize_domain(stripped))
+
+
+def expand_network(text: str, max_addresses: int) -> list[Asset]:
+    """Expand an address or CIDR network to one asset per address; a larger network than `max_addresses` raises `CheckError`."""
+    try:
+        network = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError as error:
+        raise CheckError("invalid IP network %r: %s" % (text, error)) from error
+    if network.num_addresses > max_addresses:
+        raise CheckError("IP network %s has %d addresses; list networks of at most %d addresses, or name the addresses" % (text, network.num_addresses, max_addresses))
+    kind = AssetKind.IPV4 if network.version == 4 else AssetKind.IPV6
+    return [Asset(kind, str(address)) for address in network]
 
 
 def registered_domain(name: str) -> str:

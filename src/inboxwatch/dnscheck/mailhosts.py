@@ -30,13 +30,14 @@ async def check_mx(resolver: Resolver, domain: str) -> RecordCheck:
     if names == [""]:
         return finish([record for record in lookup.records], [warning("%s publishes a null MX: it accepts no mail, so bounces to it are lost" % domain)], hosts=[])
     problems: list[Problem] = []
+    failures: list[str] = []
     answers = await asyncio.gather(*(resolve_addresses(resolver, host) for host in names))
     for host, (addresses, failed) in zip(names, answers):
-        if failed:
-            problems.append(warning("MX host %s: address lookup failed" % host))
+        if failed and not addresses:
+            failures.append("DNS lookup of MX host %s A and AAAA failed" % host)
         elif not addresses:
             problems.append(error("MX host %s has no A or AAAA record" % host))
-    return finish(["%d %s" % pair for pair in hosts], problems, hosts=names)
+    return finish(["%d %s" % pair for pair in hosts], problems, reason="; ".join(failures), hosts=names)
 
 
 async def resolve_addresses(resolver: Resolver, host: str) -> tuple[list[str], bool]:
@@ -56,9 +57,17 @@ async def check_ptr(resolver: Resolver, address: str) -> RecordCheck:
     if not lookup.records:
         return missing("%s has no PTR record; many receivers reject mail from such addresses" % address, ip=address)
     confirmed = []
+    failures = []
     for host in lookup.records:
-        addresses, _ = await resolve_addresses(resolver, host)
+        addresses, failed = await resolve_addresses(resolver, host)
         if any(ipaddress.ip_address(candidate) == ip for candidate in addresses):
             confirmed.append(host.rstrip("."))
-    problems = [] if confirmed else [error("PTR %s for %s does not resolve back to the address" % (", ".join(lookup.records), address))]
+        elif failed:
+            failures.append("DNS lookup of %s A and AAAA failed" % host.rstrip("."))
+    if confirmed:
+        return finish(list(lookup.records), [], ip=address, confirmed=confirmed)
+    if failures:
+        # A name whose addresses could not be read may still lead back.
+        return finish(list(lookup.records), [], reason="; ".join(failures), ip=address, confirmed=confirmed)
+    problems = [error("PTR %s for %s does not resolve back to the address" % (", ".join(lookup.records), address))]
     return finish(list(lookup.records), problems, ip=address, confirmed=confirmed)

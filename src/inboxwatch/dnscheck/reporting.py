@@ -22,7 +22,7 @@ def judge_tls_rpt(text: str) -> list[Problem]:
     return problems
 
 
-def judge_bimi(text: str, dmarc_policy: str | None) -> list[Problem]:
+def judge_bimi(text: str, dmarc_policy: str | None, dmarc_known: bool = True) -> list[Problem]:
     problems: list[Problem] = []
     if not first_tag_is(text, "v", "BIMI1"):
         problems.append(error("BIMI record must start with v=BIMI1"))
@@ -33,7 +33,7 @@ def judge_bimi(text: str, dmarc_policy: str | None) -> list[Problem]:
         problems.append(error("BIMI l=%s is invalid: the logo must be served over https" % logo))
     if not logo and not tags.get("a"):
         problems.append(warning("BIMI record has neither a logo (l=) nor a certificate (a=): it declines BIMI"))
-    if dmarc_policy not in ("quarantine", "reject"):
+    if dmarc_known and dmarc_policy not in ("quarantine", "reject"):
         problems.append(warning("BIMI needs DMARC at p=quarantine or p=reject; the policy is %s" % (dmarc_policy or "missing")))
     return problems
 
@@ -56,6 +56,7 @@ async def check_tls_rpt(resolver: Resolver, domain: str) -> RecordCheck:
     return ended or finish(text, judge_tls_rpt(text))
 
 
-async def check_bimi(resolver: Resolver, domain: str, dmarc_policy: str | None) -> RecordCheck:
+async def check_bimi(resolver: Resolver, domain: str, dmarc_policy: str | None, *, dmarc_known: bool = True) -> RecordCheck:
+    """Check the BIMI record; with `dmarc_known` false (the DMARC lookup failed) the DMARC policy is not judged."""
     text, ended = await single_txt(resolver, "default._bimi." + domain, "v=BIMI1")
-    return ended or finish(text, judge_bimi(text, dmarc_policy))
+    return ended or finish(text, judge_bimi(text, dmarc_policy, dmarc_known))

@@ -288,6 +288,12 @@ class Resolver:
             return Lookup(name, rdtype, Outcome.NETWORK_ERROR)
         return lookup_from_response(name, rdtype, response)
 
+    def close(self) -> None:
+        """Close the sockets to the nameservers; a later query opens new ones."""
+        for channel in self._channels.values():
+            channel.close()
+        self._channels.clear()
+
     async def _channel(self, nameserver: Nameserver) -> UdpChannel:
         loop = asyncio.get_running_loop()
         channel = self._channels.get(nameserver)

@@ -11,7 +11,7 @@ import dataclasses
 import ipaddress
 import re
 
-from inboxwatch.dnscheck.findings import Problem, error, warning
+from inboxwatch.dnscheck.findings import Problem, error, lookup_failed_text, warning
 from inboxwatch.dnscheck.resolver import Lookup
 
 # RFC 7208 section 4.6.4: at most 10 terms that cause DNS queries
@@ -135,7 +135,12 @@ class SpfReport:
     lookups: int = 0
     void_lookups: int = 0
     problems: list[Problem] = dataclasses.field(default_factory=list)
-    lookup_failed: bool = False
+    # The DNS lookups that failed, which leave the counts a lower bound.
+    failures: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def lookup_failed(self) -> bool:
+        return bool(self.failures)
 
 
 def evaluate(root: SpfNode) -> SpfReport:
@@ -151,8 +156,7 @@ def evaluate(root: SpfNode) -> SpfReport:
 
 def judge_node(node: SpfNode, report: SpfReport, *, is_root: bool) -> None:
     if node.txt.failed:
-        report.lookup_failed = True
-        report.problems.append(error("DNS lookup of %s TXT failed: %s" % (node.domain, node.txt.outcome.value)))
+        report.failures.append(lookup_failed_text(node.domain, "TXT", node.txt.outcome.value))
         return
     if len(node.record_texts) > 1:
         report.problems.append(error("%s publishes %d SPF records; RFC 7208 section 4.5 makes that a permerror" % (node.domain, len(node.record_texts))))
@@ -185,9 +189,9 @@ def judge_term(node: SpfNode, position: int, term: Term, report: SpfReport) -> N
         judge_target(node, position, "include:%s" % term.argument, report)
         return
     lookups = node.term_lookups.get(position, ())
-    if any(lookup.failed for lookup in lookups):
-        report.lookup_failed = True
-        report.problems.append(error("%s: DNS lookup for %s%s failed" % (node.domain, term.name, ":" + term.argument if term.argument else "")))
+    for lookup in lookups:
+        if lookup.failed:
+            report.failures.append("%s: %s" % (node.domain, lookup_failed_text(lookup.name.rstrip("."), lookup.rdtype, lookup.outcome.value)))
     if term.name == "a" and len(lookups) == 2 and all(lookup.empty for lookup in lookups):
         report.void_lookups += 1
     if term.name in ("mx", "exists") and lookups and lookups[0].empty:

@@ -9,15 +9,11 @@ bytes for `wire.read_reply` or dnspython to parse.
 from __future__ import annotations
 
 import asyncio
-import logging
+import os
 import socket
 import struct
 
-import dns.entropy
-
 from inboxwatch.errors import CheckError
-
-logger = logging.getLogger(__name__)
 
 # The EDNS buffer size recommended by DNS Flag Day 2020, small enough to avoid IP fragmentation.
 EDNS_PAYLOAD = 1232
@@ -57,78 +53,132 @@ def encode_query(query_id: int, question: bytes) -> bytes:
     return header + question + OPT_RECORD
 
 
-class UdpChannel(asyncio.DatagramProtocol):
-    """One UDP socket connected to one nameserver.
+class UdpChannel:
+    """One connected UDP socket to one nameserver, shared by all queries to it.
+
+    The socket is read directly rather than through asyncio's datagram
+    transport, which hands over one datagram per pass of the event loop:
+    under load every reply then cost a whole pass. Here each readiness
+    callback drains every queued reply. Timeouts are kept as deadlines and
+    expired by one timer per channel, rather than by a timer per query.
 
     The socket is connected, so the kernel drops datagrams from other
     addresses. A reply counts only when its ID and question match a pending
     query, which keeps a late reply to one query from answering another.
     """
 
-    def __init__(self) -> None:
-        self.transport: asyncio.DatagramTransport | None = None
-        self.loop = asyncio.get_running_loop()
-        self.pending: dict[int, tuple[bytes, asyncio.Future]] = {}
+    def __init__(self, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
+        self.sock = sock
+        self.loop = loop
+        # Query ID -> (question in lower case, future, deadline on the loop's clock).
+        self.pending: dict[int, tuple[bytes, asyncio.Future, float]] = {}
+        self.sweeper: asyncio.TimerHandle | None = None
+        self.closed = False
 
     @classmethod
     async def open(cls, host: str, port: int) -> UdpChannel:
+        """Open a channel to `host` and `port`; raises `OSError` when the address cannot be used."""
         loop = asyncio.get_running_loop()
-        _, channel = await loop.create_datagram_endpoint(cls, remote_addr=(host, port))
-        return channel
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
+        family, _, _, _, address = (await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM))[0]
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
             # The default buffer (often 208 KiB) holds only about a hundred
             # small datagrams, because the kernel charges each its full
-            # buffer overhead; replies beyond that are dropped and time out.
-            # The kernel caps the request at net.core.rmem_max.
+            # buffer overhead. Replies beyond that are dropped and time out.
+            # The kernel caps the requested size at net.core.rmem_max.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+            sock.connect(address)
+        except OSError:
+            sock.close()
+            raise
+        channel = cls(sock, loop)
+        loop.add_reader(sock.fileno(), channel._drain)
+        return channel
 
     def usable_on(self, loop: asyncio.AbstractEventLoop) -> bool:
-        return self.loop is loop and self.transport is not None and not self.transport.is_closing()
+        return self.loop is loop and not self.closed
 
     def close(self) -> None:
-        if self.transport is not None and not self.loop.is_closed():
-            self.transport.close()
+        if self.closed:
+            return
+        self.closed = True
+        if not self.loop.is_closed():
+            self.loop.remove_reader(self.sock.fileno())
+            if self.sweeper is not None:
+                self.sweeper.cancel()
+        self.sock.close()
 
     async def exchange(self, question: bytes, timeout: float) -> bytes:
         """Send one query and return the reply's wire form; raises `asyncio.TimeoutError` or `OSError`."""
-        query_id = dns.entropy.random_16()
+        query_id = random_query_id()
         while query_id in self.pending:
-            query_id = dns.entropy.random_16()
+            query_id = random_query_id()
         future = self.loop.create_future()
-        self.pending[query_id] = (question.lower(), future)
-        timer = self.loop.call_later(timeout, self._expire, future)
+        self.pending[query_id] = (question.lower(), future, self.loop.time() + timeout)
+        if self.sweeper is None:
+            self.sweeper = self.loop.call_at(self.loop.time() + timeout, self._sweep)
         try:
-            self.transport.sendto(encode_query(query_id, question))
+            # A full send buffer raises BlockingIOError, an OSError: the
+            # query then fails as a network error and the resolver retries.
+            self.sock.send(encode_query(query_id, question))
             return await future
         finally:
-            timer.cancel()
             self.pending.pop(query_id, None)
 
-    @staticmethod
-    def _expire(future: asyncio.Future) -> None:
-        if not future.done():
-            future.set_exception(asyncio.TimeoutError())
+    def _sweep(self) -> None:
+        self.sweeper = None
+        now = self.loop.time()
+        for _, future, deadline in list(self.pending.values()):
+            if deadline <= now and not future.done():
+                future.set_exception(asyncio.TimeoutError())
+        waiting = [deadline for _, future, deadline in self.pending.values() if not future.done()]
+        if waiting:
+            self.sweeper = self.loop.call_at(min(waiting), self._sweep)
 
-    def datagram_received(self, data: bytes, address) -> None:
+    def _drain(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                # An ICMP error (such as port unreachable) cannot be tied to
+                # one query, so every pending query fails with it.
+                for _, future, _ in self.pending.values():
+                    if not future.done():
+                        future.set_exception(error)
+                return
+            self._match(data)
+
+    def _match(self, data: bytes) -> None:
         if len(data) < HEADER_OCTETS:
             return
         (query_id,) = struct.unpack_from("!H", data)
         entry = self.pending.get(query_id)
         if entry is None:
             return
-        question, future = entry
+        question, future, _ = entry
         # Compared without case, because names are case-insensitive and not every server echoes the case sent.
         if data[HEADER_OCTETS : HEADER_OCTETS + len(question)].lower() != question or future.done():
             return
         future.set_result(data)
 
-    def error_received(self, error: OSError) -> None:
-        # An ICMP error (such as port unreachable) cannot be tied to one
-        # query, so every pending query fails with it.
-        for _, future in self.pending.values():
-            if not future.done():
-                future.set_exception(error)
+
+class _QueryIds:
+    """Unpredictable 16-bit query IDs (RFC 5452 section 4.3), read from the OS in batches of 1,024."""
+
+    def __init__(self) -> None:
+        self.buffer = memoryview(b"").cast("H")
+        self.position = 0
+
+    def next(self) -> int:
+        if self.position >= len(self.buffer):
+            self.buffer = memoryview(os.urandom(2048)).cast("H")
+            self.position = 0
+        value = self.buffer[self.position]
+        self.position += 1
+        return value
+
+
+random_query_id = _QueryIds().next

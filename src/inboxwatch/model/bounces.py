@@ -41,6 +41,8 @@ class BounceRecord:
     format: str | None = None
     rule: str | None = None
     matched: str | None = None
+    # The Date header of the bounce message itself, as written (RFC 5322).
+    date: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -63,7 +63,21 @@ class DeliveryEvent:
         return self.recipient.rsplit("@", 1)[1].strip().lower().rstrip(".") or None
 
     def replace(self, **changes: Any) -> "DeliveryEvent":
-        return dataclasses.replace(self, **changes)
+        """Return a copy with `changes` applied, like `dataclasses.replace` but faster.
+
+        Enrichment copies nearly every event, and `dataclasses.replace` costs
+        several times a plain copy, because it rebuilds the keyword arguments
+        and runs `__init__` through the frozen-instance checks. This sets
+        the slots directly instead. It must stay equivalent for this class,
+        which has no `__post_init__` and no init=False fields.
+        """
+        unknown = changes.keys() - _FIELD_NAME_SET
+        if unknown:
+            raise TypeError("DeliveryEvent has no field %s" % ", ".join(sorted(unknown)))
+        copy = object.__new__(DeliveryEvent)
+        for name in _FIELD_NAMES:
+            object.__setattr__(copy, name, changes[name] if name in changes else getattr(self, name))
+        return copy
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready dict in the field names of `inboxwatch parse --json`."""
@@ -72,3 +86,7 @@ class DeliveryEvent:
         data["time"] = self.time.isoformat() if self.time else None
         data["recipient_domain"] = self.recipient_domain
         return data
+
+
+_FIELD_NAMES = tuple(field.name for field in dataclasses.fields(DeliveryEvent))
+_FIELD_NAME_SET = frozenset(_FIELD_NAMES)

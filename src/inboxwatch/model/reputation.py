@@ -12,8 +12,9 @@ from typing import Any
 class SndsFilterResult(str, enum.Enum):
     """SNDS "filter result": the share of an IP's mail that Microsoft's filter judged spam.
 
-    GREEN is up to 10%, YELLOW between 10% and 90%, RED over 90% (SNDS FAQ,
-    https://sendersupport.olc.protection.outlook.com/snds/FAQ.aspx).
+    GREEN is up to 10%, YELLOW between 10% and 90%, RED over 90% (Validity's
+    help article "What do the filter results mean in Microsoft's SNDS?",
+    help.returnpath.com/hc/en-us/articles/115004843928).
     """
 
     GREEN = "GREEN"
@@ -40,7 +41,7 @@ class SndsDataRecord:
 
     `complaint_rate` is the exact fraction when SNDS gives one ("2.3%"). When
     it writes only a bound ("< 0.1%"), `complaint_rate` is None and
-    `complaint_rate_below` holds the bound; `complaint_rate_text` keeps what
+    `complaint_rate_below` contains the bound; `complaint_rate_text` keeps what
     SNDS wrote. Trap fields are None when the period had no trap hits.
     """
 

@@ -7,15 +7,24 @@ that has no fields.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from email.message import Message
 
-from inboxwatch.classify.bounce import ENHANCED_STATUS, Classification, classify, find_enhanced_status, is_generic_status
-from inboxwatch.classify.bounce_patterns import RECIPIENT_DOMAIN_REASONS, RULES_BY_NAME
+from inboxwatch.classify.bounce import (
+    ENHANCED_STATUS,
+    Classification,
+    classify,
+    find_enhanced_status,
+    is_generic_status,
+    is_hard,
+    normalize_text,
+)
+from inboxwatch.classify.bounce_patterns import NOTICE_RULES, RECIPIENT_DOMAIN_REASONS, RULES_BY_NAME
 from inboxwatch.model.bounces import BounceRecord
 from inboxwatch.parsers.bounce_text import any_recipient, find_failures, notice_body
 from inboxwatch.parsers.dsn import RecipientFailure, field_blocks, find_reply_code, recipient_failures
-from inboxwatch.parsers.mime import all_addresses, first_address, header_text, part_text, typed_leaves
+from inboxwatch.parsers.mime import all_addresses, first_address, header_text, parse_message, part_text, typed_leaves
 from inboxwatch.parsers.returned import ReturnedMessage, read_returned, returned_headers
 
 DELIVERY_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
@@ -29,8 +38,13 @@ BOUNCE_SUBJECT = re.compile(
 )
 TAG = re.compile(r"<[^>]+>")
 SES_DIAGNOSTIC = re.compile(r"^\s*[245]\.\d{1,3}\.\d{1,3} - [^']*?[245]\d\d[- ]'(.+)'", re.DOTALL)
-RCPT_MENTION = re.compile(r"\bRCPT\b", re.IGNORECASE)
+# RCPT as an SMTP command, not inside a header or host name that contains
+# it (Original-Rcpt-To, rcpt-gw.example.jp).
+RCPT_MENTION = re.compile(r"(?<![-\w])RCPT(?![-\w])", re.IGNORECASE)
 SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
+EMBEDDED_REPORT = re.compile(r"^Content-Type:\s*multipart/report", re.IGNORECASE | re.MULTILINE)
+# The first line of a message quoted in a text body: an mbox separator or a trace header.
+EMBEDDED_MESSAGE_START = re.compile(r"^(?:From \S+ +\S.*\d{4}\s*$|Return-Path:|Received:)", re.MULTILINE)
 
 
 def has_delivery_status(message: Message) -> bool:
@@ -51,7 +65,27 @@ def forwarded_bounce(message: Message) -> Message | None:
         if isinstance(payload, list) and payload and isinstance(payload[0], Message):
             if has_delivery_status(payload[0]):
                 return payload[0]
-    return None
+    return inline_forwarded_bounce(message)
+
+
+def inline_forwarded_bounce(message: Message) -> Message | None:
+    """Return a DSN quoted whole in the text body of a single-part message.
+
+    Mail administrators forward bounces as plain text, the quoted message
+    starting at its mbox `From ` line or first header line (OCN's notices
+    to its customers do this).
+    """
+    if message.is_multipart():
+        return None
+    body = part_text(message)
+    report = EMBEDDED_REPORT.search(body)
+    if report is None:
+        return None
+    starts = [match.start() for match in EMBEDDED_MESSAGE_START.finditer(body, 0, report.start())]
+    if not starts:
+        return None
+    embedded = parse_message(body[starts[0] :].encode("utf-8", errors="surrogateescape"))
+    return embedded if has_delivery_status(embedded) else None
 
 
 def looks_like_bounce(message: Message) -> bool:
@@ -120,10 +154,14 @@ def bounce_records(message: Message) -> list[BounceRecord]:
 
     # A notice that mentions RCPT TO anywhere reports replies to it.
     notice_command = "RCPT" if RCPT_MENTION.search(body) else None
+    date = header_text(message, "Date")
+    notice_classification = classify_notice(body)
     records = []
     for failure in failures:
         failure.command = failure.command or notice_command
         classification = classify_failure(failure, body)
+        if notice_classification is not None:
+            classification = dataclasses.replace(notice_classification, status=classification.status)
         records.append(
             BounceRecord(
                 recipient=failure.recipient,
@@ -143,6 +181,7 @@ def bounce_records(message: Message) -> list[BounceRecord]:
                 format=format_name,
                 rule=classification.rule,
                 matched=classification.matched,
+                date=date,
             )
         )
     return records
@@ -165,7 +204,15 @@ def classify_failure(failure: RecipientFailure, notice: str) -> Classification:
     if domain_reason and is_generic_status(status):
         return Classification(domain_reason, False, status, failure.recipient, "recipient-domain")
     text = remote_reply(failure.diagnostic)
-    result = classify(failure.smtp_code, status, text, action=failure.action, command=failure.command)
+    if text is not failure.diagnostic:
+        # Amazon SES: its own summary code says nothing about the remote
+        # reply, so the reply is classified with the code it carries itself.
+        result = classify(
+            failure.smtp_code, find_enhanced_status(text), text, action=failure.action, command=failure.command
+        )
+        result = dataclasses.replace(result, status=status or result.status)
+    else:
+        result = classify(failure.smtp_code, status, text, action=failure.action, command=failure.command)
     if failure.diagnostic_type == "x-unix" and (result.rule or "").split(" ")[0] not in RULES_BY_NAME:
         # RFC 3464 X-Unix diagnostics come from a local delivery program
         # (Sendmail prog mailer, Postfix pipe), often a bare sysexits code.
@@ -177,6 +224,16 @@ def classify_failure(failure: RecipientFailure, notice: str) -> Classification:
         if fallback.reason not in ("undefined", "onhold"):
             return fallback
     return result
+
+
+def classify_notice(body: str) -> Classification | None:
+    """Return the classification that a notice states for all its recipients, if it states one."""
+    normalized = normalize_text(body)
+    for item in NOTICE_RULES:
+        found = item.pattern.search(normalized)
+        if found:
+            return Classification(item.reason, is_hard(item.reason, None), None, found.group(0), item.name)
+    return None
 
 
 def remote_reply(diagnostic: str | None) -> str | None:

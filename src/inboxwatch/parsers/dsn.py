@@ -17,6 +17,10 @@ FIELD_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)\s*:\s?(.*)$")
 # An SMTP reply code at the start of a diagnostic or after "said:".
 REPLY_CODE = re.compile(r"(?:^|said:\s*|\]:\s*|\b(?:host|server)\b[^:]*:\s*)([245]\d\d)(?=[\s\-]|$)")
 RECIPIENT_FIELDS = ("final-recipient", "original-recipient")
+# Status comments that name the SMTP phase: Oracle Communications Messaging
+# Server writes "Status: 5.0.0 (Remote SMTP server has rejected address)"
+# when the reply was to RCPT TO.
+STATUS_COMMENT_RCPT = re.compile(r"\(remote smtp server has rejected address\)", re.IGNORECASE)
 TYPE_PREFIX = re.compile(r"^\s*(?:smtp|x-[a-z0-9-]+|rfc822|dns|x400|unix|mta)\s*;\s*", re.IGNORECASE)
 
 
@@ -116,6 +120,7 @@ def recipient_failures(blocks: list[dict[str, str]]) -> list[RecipientFailure]:
                 remote_mta=strip_type(block.get("remote-mta")),
                 action=(block.get("action") or "").split()[0].lower() if block.get("action") else None,
                 diagnostic_type=diagnostic_type(diagnostic_field),
+                command="RCPT" if STATUS_COMMENT_RCPT.search(status_field) else None,
             )
         )
     return failures

@@ -88,8 +88,6 @@ class Message:
     message_id: str
     sender: str | None = None
     header_message_id: str | None = None
-    arrived_at: datetime | None = None
-    arrival_line: str | None = None
     hosts_tried: list[str] = dataclasses.field(default_factory=list)
     ever_remote: bool = False
     ever_internal: bool = False
@@ -173,7 +171,7 @@ class EximLogParser:
         if flag in DELIVERY_FLAGS and body[2:3] in (" ", ""):
             return self.deliver(number, line, timestamp, message_id, flag, body[3:])
         if flag == "<=":
-            self.arrive(line, timestamp, message_id, body[3:])
+            self.arrive(message_id, body[3:])
         elif body == "Completed":
             if self.open.pop(message_id, None) is not None:
                 self.counters["completed_messages"] += 1
@@ -199,7 +197,7 @@ class EximLogParser:
                 log.debug("%s: more than %d open messages, dropped the oldest: %s", self.context.source, self.max_open, oldest)
         return current
 
-    def arrive(self, line: str, timestamp: str | None, message_id: str, fields: str) -> None:
+    def arrive(self, message_id: str, fields: str) -> None:
         current = self.message(message_id)
         sender = ARRIVAL_FIELDS.match(fields)
         current.sender = (sender.group(1) if sender else None) or None
@@ -207,8 +205,6 @@ class EximLogParser:
             current.sender = ""
         header_id = MESSAGE_ID_FIELD.search(fields)
         current.header_message_id = header_id.group(1) if header_id else None
-        current.arrived_at = self.times.read(timestamp) if timestamp else None
-        current.arrival_line = line
 
     def note_hosts(self, message_id: str, body: str) -> None:
         host = HOST_FIELD.search(body)

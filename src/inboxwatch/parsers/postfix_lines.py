@@ -37,6 +37,17 @@ MAILBOX_AGENTS = frozenset({"lmtp", "local", "virtual", "pipe", "discard"})
 # split with string searches, because regex scanning of the long reply text
 # costs several times more.
 STATUS_HEAD = re.compile(r"to=<?([^,>]*)>?, (?:orig_to=<?([^,>]*)>?, )?relay=([^,\s]+),")
+# The whole status message in the field order Postfix 2.3 and later write,
+# read in one pass: to, orig_to, relay, dsn, status, and the reply without
+# its closing parenthesis. It matches only where `parse_status`'s general
+# reading gives the same fields, so a message it does not match (missing
+# angle brackets, a cut reply, other fields) goes the general way. The
+# delay fields are spelled out so that no other " dsn=" or " status=" can
+# come before the real ones.
+CANONICAL_STATUS = re.compile(
+    r"to=<([^,>]*)>, (?:orig_to=<([^,>]*)>, )?relay=([^,\s]+), (?:conn_use=\d+, )?"
+    r"delay=[\d.]+, delays=[\d./]+, dsn=(\d\.\d{1,3}\.\d{1,3}), status=([0-9A-Za-z-]+)(?: \((.*)\))?$"
+)
 STATUS_FIELD = " status="
 DSN_FIELD = re.compile(r" dsn=(\d\.\d{1,3}\.\d{1,3})")
 QMGR_FROM = re.compile(r"from=<([^>]*)>, size=(\d+), nrcpt=(\d+)")
@@ -131,6 +142,7 @@ def instance_address(instance: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=4096)
 def parse_relay(relay: str) -> Relay:
     """Split "name[ip]:port" (or "none", "local", "private/dovecot-lmtp") into its parts."""
     open_at = relay.find("[")
@@ -150,6 +162,27 @@ def parse_status(rest: str) -> StatusLine | None:
     The reply in parentheses may lack its closing parenthesis when a log
     pipeline truncated the line.
     """
+    canonical = CANONICAL_STATUS.match(rest)
+    if canonical is not None:
+        recipient, original, relay, enhanced_status, status, reply = canonical.groups()
+        relay_parts = parse_relay(relay)
+        return StatusLine(
+            recipient,
+            original or None,
+            relay,
+            relay_parts.host,
+            relay_parts.ip,
+            relay_parts.port,
+            enhanced_status,
+            status,
+            reply,
+            reply_code(reply),
+        )
+    return parse_status_fields(rest)
+
+
+def parse_status_fields(rest: str) -> StatusLine | None:
+    """Read a status message field by field: the general form of `parse_status`."""
     head = STATUS_HEAD.match(rest)
     if head is None:
         return None

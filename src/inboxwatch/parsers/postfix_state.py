@@ -20,6 +20,7 @@ import collections
 import dataclasses
 import logging
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from inboxwatch.classify.bounce import classify
@@ -60,6 +61,17 @@ STATUS_TYPES = {
 
 EXPIRED_REASON = "expired"
 
+# Distinct (reply code, enhanced status, reply text) triples whose bounce
+# classification is kept.
+CLASSIFICATION_CACHE_SIZE = 4096
+
+
+@lru_cache(maxsize=CLASSIFICATION_CACHE_SIZE)
+def classify_bounce(smtp_code: int | None, enhanced_status: str | None, reply: str | None) -> tuple[bool, str]:
+    """Return (hard, reason) for a bounce, cached because a bulk send repeats the same few replies."""
+    classification = classify(smtp_code, enhanced_status, reply)
+    return classification.hard, classification.reason
+
 
 @dataclasses.dataclass(slots=True)
 class Lifecycle:
@@ -73,9 +85,9 @@ class Lifecycle:
     queue_id: str
     sender: str | None = None
     message_id: str | None = None
-    queued_timestamp: str | None = None
-    queued_line: str | None = None
-    recipient_count: int | None = None
+    # Whether qmgr has queued the file ("from=..., nrcpt=..."), after which
+    # a new smtpd, pickup or cleanup line for the id starts a new message.
+    queued: bool = False
     # The queue id of the message this one reports on, when bounce(8)
     # created it as a delivery status notification.
     notification_for: str | None = None
@@ -148,7 +160,8 @@ class PostfixLogParser:
             if body == "removed":
                 return self.close(queue_id)
             if "nrcpt=" in body:
-                return self.queue(line, parts)
+                self.note_queued(queue_id, body)
+                return None
             if "status=expired" in body:
                 return self.expire(number, line, parts)
         if daemon in DELIVERY_AGENTS and " status=" in body and "to=" in body:
@@ -195,14 +208,14 @@ class PostfixLogParser:
         again belongs to a new message whose "removed" line was not logged.
         """
         current = self.open.get(queue_id)
-        if current is not None and current.queued_timestamp is not None:
+        if current is not None and current.queued:
             del self.open[queue_id]
             self.counters["reused_queue_ids"] += 1
         self.lifecycle(queue_id)
 
     def note_message_id(self, queue_id: str, body: str) -> None:
         current = self.open.get(queue_id)
-        if current is not None and current.queued_timestamp is not None:
+        if current is not None and current.queued:
             # cleanup runs before qmgr, so this is a new message under a reused id.
             del self.open[queue_id]
             self.counters["reused_queue_ids"] += 1
@@ -216,21 +229,17 @@ class PostfixLogParser:
         if notification_id.isalnum():
             self.lifecycle(notification_id).notification_for = queue_id
 
-    def queue(self, line: str, parts: PostfixLine) -> None:
-        match = QMGR_FROM.match(parts.body)
-        if match is None or parts.queue_id is None:
-            return None
-        current = self.lifecycle(parts.queue_id)
+    def note_queued(self, queue_id: str, body: str) -> None:
+        """Take the sender from qmgr's "from=<...>, size=..., nrcpt=..." line."""
+        match = QMGR_FROM.match(body)
+        if match is None:
+            return
+        current = self.lifecycle(queue_id)
         # qmgr logs "from=..., nrcpt=" again each time a deferred message
         # returns to the active queue; the first time is when it was queued.
-        if current.queued_timestamp is None:
+        if not current.queued:
             current.sender = match.group(1)
-            current.recipient_count = int(match.group(3))
-            # Converted only if the message is sent out, which most are not
-            # on a server that also receives mail.
-            current.queued_timestamp = parts.timestamp
-            current.queued_line = line
-        return None
+            current.queued = True
 
     def close(self, queue_id: str) -> None:
         if self.open.pop(queue_id, None) is not None:
@@ -305,8 +314,7 @@ class PostfixLogParser:
     ) -> DeliveryEvent:
         hard = reason = None
         if event_type is EventType.BOUNCED:
-            classification = classify(status.smtp_code, status.enhanced_status, status.reply)
-            hard, reason = classification.hard, classification.reason
+            hard, reason = classify_bounce(status.smtp_code, status.enhanced_status, status.reply)
         extra = self.lifecycle_extra(current)
         if status.original_recipient:
             extra["original_recipient"] = status.original_recipient

@@ -8,8 +8,8 @@ v1 ratios are fractions. v2 rows carry one metric each under the name the
 query gave it: inboxwatch's own queries name them as in `V2_METRICS`, and
 the standard metric names (`SPAM_RATE`, ...) are accepted too. Fields this
 parser does not read are listed in each record's `unknown_fields` rather than
-failing the input, and a row with an unreadable value is yielded as
-`Rejected`; the other rows are still read.
+failing the input. A row with an unreadable value is yielded as `Rejected`,
+and the other rows are still read.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ V1_READ = set(V1_RATIOS) | {
     "domainReputation",
     "ipReputations",
     "deliveryErrors",
-    # Bounds of the spam ratio and inbound TLS say nothing the record needs.
+    # Read but not stored: the record has no field for the spam ratio bounds, inbound TLS or feedback loops.
     "userReportedSpamRatioLowerBound",
     "userReportedSpamRatioUpperBound",
     "inboundEncryptionRatio",
@@ -90,8 +90,11 @@ def parse(stream: BinaryIO, context: ParseContext) -> Iterator[Any]:
                 except ParseError as exc:
                     yield reject(exc.message, repr(row), source=context.source, field=exc.field)
             continue
-        stats = item.get("trafficStats") if "trafficStats" in item else [item] if "name" in item else None
-        if stats is None:
+        if "trafficStats" in item:
+            stats = item.get("trafficStats") or []
+        elif "name" in item:
+            stats = [item]
+        else:
             continue
         found = True
         for row in stats:
@@ -172,7 +175,8 @@ def v2_date(value: Any) -> dt.date:
 
 
 def v2_value(value: Any, metric: str) -> float:
-    # NOTE: the v2 reference shows typed value wrappers; plain numbers are accepted too, as seen in hand-made exports.
+    # Typed wrappers ({"doubleValue": ...}) as the v2 reference shows them, or plain numbers from hand-made exports.
+    # NOTE: v2 values are read as fractions like v1 ratios; this is untested against live v2 responses.
     if isinstance(value, Mapping):
         value = next((value[key] for key in V2_VALUE_KEYS if key in value), None)
     return checked_ratio(value, metric)

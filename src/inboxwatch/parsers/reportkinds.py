@@ -28,10 +28,11 @@ DMARC_SUBJECT = re.compile(rb"^subject:[^\n]*report[ -]?domain", re.IGNORECASE |
 # XML part, an attachment named like a report file, or report markup in the
 # clear. Emails without any (bounces, ordinary mail) are not unpacked,
 # because parsing their MIME tree is most of the cost of detecting them.
+# The pattern is matched against the lower-cased head, which is several
+# times faster than a case-insensitive search.
 REPORT_CARRIER = re.compile(
-    rb"^content-type:[ \t]*(?:application/|text/xml)|name=[ \t]*\"?[^\";\r\n]*\.(?:xml|gz|gzip|zip|json)\b"
-    rb"|<(?:[\w.-]+:)?feedback[\s>]|\"organization-name\"",
-    re.IGNORECASE | re.MULTILINE,
+    rb"content-type:[ \t]*(?:application/|text/xml)|name=[ \t]*\"?[^\";\r\n]*\.(?:xml|gz|gzip|zip|json)\b"
+    rb"|<(?:[\w.-]+:)?feedback[\s>]|\"organization-name\""
 )
 
 # Detection scores (0 to 100, see `ParserSpec`). A report inside a container
@@ -63,7 +64,7 @@ def _kinds_in_head(head: bytes) -> tuple[str | None, frozenset[str]]:
     bare = classify_document(head)
     if bare is not None:
         return bare, frozenset()
-    if not REPORT_CARRIER.search(head) and looks_like_email(head):
+    if not REPORT_CARRIER.search(head.lower()) and looks_like_email(head):
         return None, frozenset()
     contained = frozenset(
         kind for kind in (classify_document(content, content_type) for content_type, content in peek(head)) if kind

@@ -3,10 +3,10 @@
 CSV without a header, one row per IP and activity period, 14 columns: IP
 address, activity start, activity end, RCPT commands, DATA commands, message
 recipients, filter result, complaint rate, trap message start, trap message
-end, trap hits, sample HELO, sample MAIL FROM, comments. Times are US-style
-("9/29/2020 9:00 PM") in Pacific time according to the SNDS FAQ; inboxwatch
-reads them in the parse context's time zone (UTC unless configured), so a
-period may be shifted by the UTC offset but never misread.
+end, trap hits, sample HELO, sample MAIL FROM, comments.
+
+Times are US-style ("9/29/2020 9:00 PM") and carry no zone. inboxwatch
+reads them in the parse context's time zone (UTC unless configured).
 A row with a missing column or an unreadable value is yielded as
 `Rejected` and the other rows are still read.
 """

@@ -56,6 +56,10 @@ YEAR_ROLLOVER_SLACK = timedelta(days=1)
 # second on many consecutive lines.
 TIMESTAMP_CACHE_SIZE = 4096
 
+# The seconds field of an RFC 3164 timestamp as written ("00" to "59"), to
+# the offset from the start of its minute.
+SECOND_OFFSETS = {"%02d" % second: timedelta(seconds=second) for second in range(60)}
+
 
 class SyslogPrefix(NamedTuple):
     """The parts of one syslog line. `timestamp` is the raw text; `pid` may be None."""
@@ -168,6 +172,8 @@ class TimestampReader:
             reference_time = reference_time.replace(tzinfo=zone)
         self.latest = reference_time + YEAR_ROLLOVER_SLACK
         self.cache: dict[str, datetime | None] = {}
+        # The start of each "Mmm dd hh:mm" minute, for RFC 3164 timestamps.
+        self.minutes: dict[str, datetime | None] = {}
         # The year chosen for each "Mmm dd", so a year is decided once per day.
         self.years: dict[str, int | None] = {}
 
@@ -186,6 +192,25 @@ class TimestampReader:
         return moment
 
     def read_rfc3164(self, timestamp: str) -> datetime | None:
+        """Convert an RFC 3164 timestamp as the start of its minute plus its seconds.
+
+        A busy log has a new second every few lines, so the whole-string
+        cache of `read` rarely hits, but the minute repeats. Adding a
+        timedelta to an aware datetime moves its wall-clock fields and keeps
+        its zone, so the sum equals the datetime built from all the fields.
+        """
+        offset = SECOND_OFFSETS.get(timestamp[13:15])
+        if offset is None:
+            return self.convert_rfc3164(timestamp)
+        if len(self.minutes) >= TIMESTAMP_CACHE_SIZE:
+            self.minutes.clear()
+        minute_key = timestamp[:12]
+        start = self.minutes.get(minute_key, False)
+        if start is False:
+            start = self.minutes[minute_key] = self.convert_rfc3164(minute_key + ":00")
+        return None if start is None else start + offset  # type: ignore[operator]
+
+    def convert_rfc3164(self, timestamp: str) -> datetime | None:
         try:
             hour, minute, second = int(timestamp[7:9]), int(timestamp[10:12]), int(timestamp[13:15])
         except ValueError:

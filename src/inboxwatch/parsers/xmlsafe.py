@@ -35,6 +35,12 @@ STRAY_LESS_THAN = re.compile(r"<(?![A-Za-z_:/!?])")
 # An '&' that does not start a character or entity reference.
 STRAY_AMPERSAND = re.compile(r"&(?!#[0-9]+;|#x[0-9A-Fa-f]+;|[A-Za-z_][\w.-]*;)")
 
+# Entities and external DTDs can only be declared in a document type
+# declaration, so a document without one is parsed by the C-accelerated
+# parser, about 2.5 times as fast as defusedxml's Python-level one.
+DOCTYPE_BYTES = re.compile(rb"<!doctype", re.IGNORECASE)
+DOCTYPE_TEXT = re.compile(r"<!doctype", re.IGNORECASE)
+
 
 @dataclasses.dataclass
 class XmlDocument:
@@ -53,7 +59,7 @@ def parse_xml(data: bytes, root: str, source: str) -> XmlDocument:
     resources, or is malformed in a way the repair pass does not fix.
     """
     try:
-        element = defusedxml.ElementTree.fromstring(data)
+        element = _fromstring(data)
         return _document(element, [])
     except defusedxml.DefusedXmlException as exc:
         raise ParseError(
@@ -65,13 +71,28 @@ def parse_xml(data: bytes, root: str, source: str) -> XmlDocument:
 
     text, warnings = _repair(data, root, source, first_error)
     try:
-        element = defusedxml.ElementTree.fromstring(text)
+        element = _fromstring(text)
     except defusedxml.DefusedXmlException as exc:
         raise ParseError("unsafe XML rejected: %s" % exc, source=source) from None
     except ElementTree.ParseError:
         raise ParseError("invalid XML: %s" % first_error, source=source) from None
     warnings.insert(0, "malformed XML (%s) was repaired" % first_error)
     return _document(element, warnings)
+
+
+def _fromstring(data: bytes | str) -> ElementTree.Element:
+    """Parse with the C parser when `data` has no document type declaration, else with defusedxml.
+
+    Bytes with a NUL byte may be UTF-16 or UTF-32, where the declaration
+    would not be seen as ASCII, so they always go through defusedxml.
+    """
+    if isinstance(data, bytes):
+        plain = b"\x00" not in data and DOCTYPE_BYTES.search(data) is None
+    else:
+        plain = DOCTYPE_TEXT.search(data) is None
+    if plain:
+        return ElementTree.fromstring(data)
+    return defusedxml.ElementTree.fromstring(data)
 
 
 def _repair(data: bytes, root: str, source: str, first_error: str) -> tuple[str, list[str]]:

@@ -50,10 +50,10 @@ def hour_floor(time: datetime) -> datetime:
 def anomaly_signals(conn: sa.Connection, settings: AnomalySettings, at: datetime, *, force: bool = False) -> list[Signal]:
     """Judge every group once per hour and return one signal per (group, metric) that could be judged.
 
-    Returns nothing when anomaly detection is disabled or the hour is at or
-    before the last judged one (a replay of history already judged), unless
-    `force` is set; a forced judgement of an earlier hour leaves the cursor
-    alone.
+    Returns nothing when anomaly detection is disabled, or when the hour is
+    at or before the last judged one (a replay of history already judged)
+    and `force` is not set. A forced judgement of an earlier hour leaves the
+    cursor alone.
     """
     if not settings.enabled:
         return []

@@ -21,7 +21,7 @@ from inboxwatch.errors import ParseError
 from inboxwatch.model.events import DeliveryEvent
 from inboxwatch.model.records import Rejected
 from inboxwatch.service.records import RecordContext, handler_for
-from inboxwatch.store.events import store_events
+from inboxwatch.store.events import ConcurrentInsertError, StoreCounts, store_events
 from inboxwatch.store.quarantine import QuarantineItem, add_quarantine
 
 log = logging.getLogger(__name__)
@@ -141,17 +141,13 @@ class BatchWriter:
         if not self.buffered and not self.input_errors:
             return
         now = self.clock()
-        with self.engine.begin() as conn:
-            counts = store_events(
-                conn,
-                self.events,
-                ingest_id=self.summary.ingest_id,
-                tenant_default=self.tenant,
-                recipient_retention=self.recipient_retention,
-                now=now,
-            )
-            add_quarantine(conn, self.rejected + self.input_errors, now=now)
-            handled = self.pass_to_handlers(conn, now)
+        try:
+            counts, handled = self.write_batch(now, skip_conflicts=False)
+        except ConcurrentInsertError as exc:
+            # The failed transaction was rolled back, and nothing outside it
+            # changed, because store_events runs before the record handlers.
+            log.info("%s: storing the batch again, skipping events another writer stored: %s", self.summary.source, exc)
+            counts, handled = self.write_batch(now, skip_conflicts=True)
         self.summary.events_stored += counts.stored
         self.summary.duplicates += counts.duplicates
         self.summary.rejected += counts.rejected + len(self.rejected)
@@ -164,6 +160,22 @@ class BatchWriter:
         self.others = collections.defaultdict(list)
         self.buffered = 0
 
+    def write_batch(self, now: datetime, *, skip_conflicts: bool) -> tuple[StoreCounts, int]:
+        """Write the buffered items in one transaction and return the event counts and the records handled."""
+        with self.engine.begin() as conn:
+            counts = store_events(
+                conn,
+                self.events,
+                ingest_id=self.summary.ingest_id,
+                tenant_default=self.tenant,
+                recipient_retention=self.recipient_retention,
+                now=now,
+                skip_conflicts=skip_conflicts,
+            )
+            add_quarantine(conn, self.rejected + self.input_errors, now=now)
+            handled = self.pass_to_handlers(conn, now)
+        return counts, handled
+
     def pass_to_handlers(self, conn: sa.Connection, now: datetime) -> int:
         context = RecordContext(
             source=self.summary.source,
@@ -171,6 +183,7 @@ class BatchWriter:
             ingest_id=self.summary.ingest_id,
             tenant=self.tenant,
             now=now,
+            recipient_retention=self.recipient_retention,
         )
         handled = 0
         for record_type, records in self.others.items():

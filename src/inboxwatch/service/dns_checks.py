@@ -1,4 +1,10 @@
-"""One cycle of scheduled DNS checks: run them, store the results, return the signals for the alert engine."""
+"""One cycle of scheduled DNS checks: run them, then store the results and apply their signals to the alerts.
+
+The DNS work happens outside any transaction. The stored results, the
+listing episodes or record states, and the alert changes made from the
+signals then commit together, so a crash leaves neither a result without
+its alert change nor the reverse.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from inboxwatch.dnscheck.auth import AuthOptions, check_domain
+from inboxwatch.alerting.cycle import Policy
+from inboxwatch.alerting.engine import AppliedOutcome, apply_signals
+from inboxwatch.dnscheck.auth import AuthOptions, DomainReport, check_domain
 from inboxwatch.dnscheck.blocklist_check import ListingResult, check_blocklists
 from inboxwatch.dnscheck.blocklists import Blocklist
 from inboxwatch.dnscheck.changes import AuthState, ListingObservation, ListingState, health_signals, track_auth, track_listing
@@ -39,9 +47,37 @@ def row_from_state(state: ListingState) -> dict:
     return row
 
 
+@dataclasses.dataclass(frozen=True)
+class DnsCheckSummary:
+    """One check cycle: the signals raised and, when a policy was given, the alerts changed and outbox rows written."""
+
+    at: datetime
+    signals: tuple[Signal, ...]
+    outcomes: tuple[AppliedOutcome, ...] = ()
+    notifications: int = 0
+
+
+def apply_in_transaction(conn: sa.Connection, signals: list[Signal], now: datetime, policy: Policy | None) -> DnsCheckSummary:
+    if policy is None:
+        return DnsCheckSummary(now, tuple(signals))
+    result = apply_signals(conn, signals, now=now, policy=policy)
+    return DnsCheckSummary(now, tuple(signals), result.outcomes, result.notifications)
+
+
 async def run_blocklist_checks(
-    engine: sa.Engine, resolver: Resolver, tenant: str, assets: Sequence[Asset], lists: Sequence[Blocklist], now: datetime
-) -> list[Signal]:
+    engine: sa.Engine,
+    resolver: Resolver,
+    tenant: str,
+    assets: Sequence[Asset],
+    lists: Sequence[Blocklist],
+    now: datetime,
+    *,
+    policy: Policy | None = None,
+) -> DnsCheckSummary:
+    """Check `assets` on `lists`, then store the results and listing episodes and apply the signals under `policy`, in one transaction.
+
+    Without `policy` the signals are returned and no alert changes.
+    """
     results = await check_blocklists(resolver, assets, lists)
     signals: list[Signal] = []
     with engine.begin() as conn:
@@ -54,13 +90,22 @@ async def run_blocklist_checks(
             if state is not None and state != previous:
                 save_listing(conn, tenant, row_from_state(state))
             signals.extend(new_signals)
-    healths = {result.blocklist.name: result.health for result in results}
-    return signals + health_signals(healths, now, tenant)
+        healths = {result.blocklist.name: result.health for result in results}
+        signals.extend(health_signals(healths, now, tenant))
+        return apply_in_transaction(conn, signals, now, policy)
 
 
 async def run_auth_checks(
-    engine: sa.Engine, resolver: Resolver, tenant: str, domains: Sequence[str], options: AuthOptions, now: datetime
-) -> list[Signal]:
+    engine: sa.Engine,
+    resolver: Resolver,
+    tenant: str,
+    domains: Sequence[str],
+    options: AuthOptions,
+    now: datetime,
+    *,
+    policy: Policy | None = None,
+) -> DnsCheckSummary:
+    """Check the domains' records, then store the reports and states and apply the signals under `policy`, in one transaction."""
     reports = await asyncio.gather(*(check_domain(resolver, domain, options) for domain in domains))
     signals: list[Signal] = []
     with engine.begin() as conn:
@@ -71,9 +116,10 @@ async def run_auth_checks(
             row = {"subject": report.domain, "check_name": AUTH_CHECK_NAME, "status": worst_status(report), "detail": {"report": report.to_json(), "state": dataclasses.asdict(state)}}
             insert_check_results(conn, tenant, now, "auth", [row])
             signals.extend(new_signals)
-    return signals
+        return apply_in_transaction(conn, signals, now, policy)
 
 
-def worst_status(report) -> str:
-    order = ["ok", "warning", "missing", "error"]
+def worst_status(report: DomainReport) -> str:
+    # A certain problem outranks a check that could not finish.
+    order = ["ok", "warning", "unknown", "missing", "error"]
     return max((check.status.value for check in report.checks.values()), key=order.index)

@@ -17,13 +17,15 @@ import sqlalchemy as sa
 
 from inboxwatch.alerting.engine import KEEP_FIRING_ANNOTATION, AppliedOutcome, apply_signals
 from inboxwatch.analysis.rules import Levels, ThresholdRule
-from inboxwatch.analysis.thresholds import evaluate, evaluation_times, minute_floor
+from inboxwatch.analysis.thresholds import CountsFunction, evaluate, evaluation_times, minute_floor
+from inboxwatch.analysis.windows import MinuteCounts
 from inboxwatch.config.models import Config, RuleSettings
 from inboxwatch.model.alerts import Alert, Signal
 from inboxwatch.service.alert_policy import alert_policy
 from inboxwatch.service.anomalies import anomaly_signals
 from inboxwatch.service.reputation import reputation_signals
 from inboxwatch.store.cursors import get_cursor, set_cursor
+from inboxwatch.store.metrics import query_minutes
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,14 @@ def threshold_rule(name: str, settings: RuleSettings) -> ThresholdRule:
     )
 
 
-def run_evaluation(engine: sa.Engine, config: Config, now: datetime, *, notify: bool = True) -> EvaluationSummary:
+def run_evaluation(
+    engine: sa.Engine,
+    config: Config,
+    now: datetime,
+    *,
+    notify: bool = True,
+    counts: CountsFunction | None = None,
+) -> EvaluationSummary:
     """Evaluate every rule at `now`, apply the signals to the alerts and queue notifications, in one transaction.
 
     `now` is taken down to its minute. With `notify` false the alerts change
@@ -90,7 +99,7 @@ def run_evaluation(engine: sa.Engine, config: Config, now: datetime, *, notify: 
     keep_firing = {name: settings.keep_firing_for for name, settings in config.enabled_rules().items()}
 
     with engine.begin() as conn:
-        signals = [with_keep_firing(signal, keep_firing) for signal in evaluate(conn, rules, at)]
+        signals = [with_keep_firing(signal, keep_firing) for signal in evaluate(conn, rules, at, counts=counts)]
         signals += anomaly_signals(conn, config.anomaly, at)
         signals += reputation_signals(conn, config, at)
         result = apply_signals(conn, signals, now=at, policy=policy)
@@ -123,9 +132,16 @@ def evaluate_range(
     """Replay evaluations from `start` to `end` every `step`, one transaction each, in event time.
 
     Alerts get the times at which the breaches happened, so yesterday's log
-    raises yesterday's alerts at the right minutes.
+    raises yesterday's alerts at the right minutes. The per-minute counts of
+    the whole range are read once, before the first evaluation.
     """
-    return [run_evaluation(engine, config, at, notify=notify) for at in evaluation_times(start, end, step)]
+    times = list(evaluation_times(start, end, step))
+    if not times:
+        return []
+    longest = max((rule.window for rule in threshold_rules(config)), default=timedelta(0))
+    with engine.connect() as conn:
+        minutes = MinuteCounts(query_minutes(conn, start=times[0] - longest, end=times[-1]))
+    return [run_evaluation(engine, config, at, notify=notify, counts=minutes.counts) for at in times]
 
 
 def catch_up(engine: sa.Engine, config: Config, now: datetime) -> list[EvaluationSummary]:

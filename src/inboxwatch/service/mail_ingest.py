@@ -160,6 +160,11 @@ def ingest_message(
         error = exc.message
     except (OSError, EOFError, gzip.BadGzipFile, zipfile.BadZipFile, UnicodeError) as exc:
         error = "read failed: %s" % exc
+    except Exception as exc:
+        # A parser bug must cost only this message: a mailbox worker that
+        # died on it would meet the same message again after every restart.
+        log.exception("%s: parsing failed unexpectedly; the message is set aside as failed", name)
+        error = "internal error while parsing: %s: %s" % (type(exc).__name__, exc)
     else:
         return True
     writer.add(Rejected(error=ParseError("message %s: %s" % (message.key, error), source=name), raw=_excerpt(message.data)))

@@ -16,7 +16,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from inboxwatch.config.models import ImapSource
+from inboxwatch.config.models import Config, ImapSource
 from inboxwatch.errors import ConfigError
 from inboxwatch.service.ingest import IngestOptions
 from inboxwatch.service.mail_ingest import ingest_messages
@@ -161,3 +161,33 @@ def imap_account(source: ImapSource, environ: Mapping[str, str] = os.environ) ->
         failed_folder=source.failed_folder,
         ca_file=source.ca_file,
     )
+
+
+def build_mailbox_workers(
+    engine: sa.Engine,
+    config: Config,
+    options_for: Callable[[str | None], IngestOptions],
+    *,
+    stop: threading.Event,
+    clock: Callable[[], datetime],
+) -> list[tuple[str, Callable[[], None]]]:
+    """Build a named worker for each `[[sources.maildirs]]` and `[[sources.imap]]` entry.
+
+    Raises `MailboxError` for a path that is not a maildir and `ConfigError`
+    for an unset password variable, before anything runs.
+    """
+    workers: list[tuple[str, Callable[[], None]]] = []
+    for maildir in config.sources.maildirs:
+        poller = MaildirPoller(maildir.path, processed_folder=maildir.processed_folder, failed_folder=maildir.failed_folder)
+        maildir_watcher = MaildirWatcher(
+            engine, poller, kind=maildir.kind, options=options_for(maildir.tenant),
+            stop=stop, clock=clock, poll_interval=maildir.poll_interval.total_seconds(),
+        )
+        workers.append(("maildir %s" % maildir.path, maildir_watcher.run))
+    for imap in config.sources.imap:
+        imap_watcher = ImapWatcher(
+            engine, imap_account(imap), kind=imap.kind, options=options_for(imap.tenant),
+            stop=stop, clock=clock, poll_interval=imap.poll_interval.total_seconds(),
+        )
+        workers.append(("imap %s@%s" % (imap.username, imap.host), imap_watcher.run))
+    return workers

@@ -31,6 +31,8 @@ class RecordContext:
     ingest_id: int | None
     tenant: str
     now: datetime
+    # What is kept of recipient addresses: "full", "domain" or "none" (see `store.events.store_events`).
+    recipient_retention: str = "full"
 
 
 # Stores a batch of records of one type in the caller's transaction. An
@@ -39,7 +41,11 @@ RecordHandler = Callable[[sa.Connection, Sequence[Any], RecordContext], None]
 
 # Modules that define `RECORD_HANDLERS`, a mapping of record type to handler,
 # loaded on first use. A module not written yet is skipped.
-HANDLER_MODULES: tuple[str, ...] = ("inboxwatch.service.reports", "inboxwatch.service.reputation_records")
+HANDLER_MODULES: tuple[str, ...] = (
+    "inboxwatch.service.reports",
+    "inboxwatch.service.reputation_records",
+    "inboxwatch.service.bounce_events",
+)
 
 _handlers: dict[type, RecordHandler] = {}
 

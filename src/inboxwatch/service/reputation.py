@@ -1,7 +1,7 @@
 """Fetching the configured reputation feeds, storing what they return, and recording each feed's state.
 
 Every feed is fetched on its own: one failing (an expired key, Google
-answering 503) never stops the others, and its failure is stored in
+returning 503) never stops the others, and its failure is stored in
 `reputation_feeds` so `inboxwatch reputation status` can show it. A feed
 that is not configured is not fetched and has no stored state. No value
 is ever filled in for a feed that did not answer.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -187,3 +188,18 @@ def reputation_signals(conn: sa.Connection, config: Config, at: datetime) -> lis
     signals += snds_signals(latest_snds_data(conn, tenant), blocked, tenant, at)
     signals += sender_score_signals(latest_sender_scores(conn, tenant), tenant, thresholds, at)
     return signals
+
+
+def run_reputation_loop(engine: sa.Engine, config: Config, stop: threading.Event, clock: Callable[[], datetime]) -> None:
+    """Fetch the configured feeds every `[reputation] fetch_interval` until `stop` is set; return at once when none is configured."""
+    settings = config.reputation
+    if settings.snds is None and settings.postmaster is None and settings.senderscore is None:
+        return
+    interval = settings.fetch_interval.total_seconds()
+    while True:
+        try:
+            fetch_reputation(engine, config, clock())
+        except sa.exc.SQLAlchemyError as exc:
+            log.error("storing reputation feed data failed: %s; retrying at the next interval", exc)
+        if stop.wait(interval):
+            return

@@ -1,4 +1,4 @@
-"""The long-running service: log followers, folder and mailbox watchers, rule evaluation, report checks and the outbox sender.
+"""The long-running service: log followers, folder and mailbox watchers, rule evaluation, report and DNS checks, and the outbox sender.
 
 Each worker runs in its own thread and checks one shared stop event, so a
 SIGTERM or SIGINT lets every worker write what it has buffered before the
@@ -21,13 +21,14 @@ from inboxwatch.config.models import Config
 from inboxwatch.notify.channels import build_channels
 from inboxwatch.notify.sender import OutboxSender
 from inboxwatch.service.delivery_alerts import DeliveryAlerts
+from inboxwatch.service.dns_schedule import run_dns_checks_loop
 from inboxwatch.service.evaluate import catch_up, run_evaluation
 from inboxwatch.service.folders import FolderWatcher
 from inboxwatch.service.follower import LogFollower
 from inboxwatch.service.ingest import IngestOptions
-from inboxwatch.service.mailbox_watchers import ImapWatcher, MaildirWatcher, imap_account
+from inboxwatch.service.mailbox_watchers import build_mailbox_workers
 from inboxwatch.service.report_checks import run_report_checks_loop
-from inboxwatch.sources.mailboxes import MaildirPoller
+from inboxwatch.service.reputation import run_reputation_loop
 from inboxwatch.store.retention import apply_retention
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,10 @@ class Service:
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        # Built before any worker starts, so a missing maildir or password stops the start cleanly.
+        mailbox_workers = build_mailbox_workers(
+            self.engine, self.config, lambda tenant: ingest_options(self.config, tenant), stop=self.stop, clock=self.clock
+        )
         for source in self.config.sources.logs:
             follower = LogFollower(
                 self.engine, source.path, kind=source.kind, options=ingest_options(self.config, source.tenant),
@@ -81,20 +86,12 @@ class Service:
                 stop=self.stop, clock=self.clock,
             )
             self._spawn("watch %s" % folder.path, watcher.run)
-        for maildir in self.config.sources.maildirs:
-            poller = MaildirPoller(maildir.path, processed_folder=maildir.processed_folder, failed_folder=maildir.failed_folder)
-            maildir_watcher = MaildirWatcher(
-                self.engine, poller, kind=maildir.kind, options=ingest_options(self.config, maildir.tenant),
-                stop=self.stop, clock=self.clock, poll_interval=maildir.poll_interval.total_seconds(),
-            )
-            self._spawn("maildir %s" % maildir.path, maildir_watcher.run)
-        for imap in self.config.sources.imap:
-            imap_watcher = ImapWatcher(
-                self.engine, imap_account(imap), kind=imap.kind, options=ingest_options(self.config, imap.tenant),
-                stop=self.stop, clock=self.clock, poll_interval=imap.poll_interval.total_seconds(),
-            )
-            self._spawn("imap %s@%s" % (imap.username, imap.host), imap_watcher.run)
+        for name, run in mailbox_workers:
+            self._spawn(name, run)
         self._spawn("report checks", functools.partial(run_report_checks_loop, self.engine, self.config, self.stop, self.clock))
+        if self.config.checks is not None:
+            self._spawn("dns checks", functools.partial(run_dns_checks_loop, self.engine, self.config, self.stop, self.clock))
+        self._spawn("reputation feeds", functools.partial(run_reputation_loop, self.engine, self.config, self.stop, self.clock))
         self._spawn("evaluate", self._evaluate_loop)
         self._spawn("notify", self._notify_loop)
         self._spawn("retention", self._retention_loop)

@@ -107,10 +107,14 @@ class ImapMailbox:
             raise ImapError("IMAP login to %s failed: %s" % (account.describe(), exc)) from exc
         self.connection = connection
         self.capabilities = frozenset(capability.upper() for capability in connection.capabilities)
-        self._run("SELECT %s" % account.mailbox, connection.select, quote_mailbox(account.mailbox))
-        for folder in (account.processed_folder, account.failed_folder):
-            if folder:
-                self._ensure_folder(folder)
+        try:
+            self._run("SELECT %s" % account.mailbox, connection.select, quote_mailbox(account.mailbox))
+            for folder in (account.processed_folder, account.failed_folder):
+                if folder:
+                    self._ensure_folder(folder)
+        except ImapError:
+            self.close()
+            raise
         log.info("opened %s", account.describe())
 
     def close(self) -> None:

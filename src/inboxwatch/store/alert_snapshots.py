@@ -27,16 +27,35 @@ def route_to_json(route: RouteSnapshot) -> dict[str, Any]:
 
 
 def route_from_json(data: dict[str, Any]) -> RouteSnapshot:
+    # Loading the open alerts decodes the same few snapshots thousands of
+    # times, so equal snapshots are built once.
+    key = (
+        data["route"],
+        tuple(data.get("channels") or ()),
+        tuple(data.get("group_by") or ()),
+        data.get("group_wait_seconds") or 0,
+        data.get("group_interval_seconds") or 0,
+        data.get("repeat_interval_seconds") or 0,
+        tuple(data.get("active_windows") or ()),
+        tuple(data.get("mute_windows") or ()),
+        data.get("escalation_policy"),
+    )
+    return build_route(key)
+
+
+@functools.lru_cache(maxsize=4096)
+def build_route(key: tuple) -> RouteSnapshot:
+    route, channels, group_by, group_wait, group_interval, repeat_interval, active, mute, policy = key
     return RouteSnapshot(
-        route=data["route"],
-        channels=tuple(data.get("channels") or ()),
-        group_by=tuple(data.get("group_by") or ()),
-        group_wait=timedelta(seconds=data.get("group_wait_seconds") or 0),
-        group_interval=timedelta(seconds=data.get("group_interval_seconds") or 0),
-        repeat_interval=timedelta(seconds=data.get("repeat_interval_seconds") or 0),
-        active_windows=tuple(data.get("active_windows") or ()),
-        mute_windows=tuple(data.get("mute_windows") or ()),
-        escalation_policy=data.get("escalation_policy"),
+        route=route,
+        channels=channels,
+        group_by=group_by,
+        group_wait=timedelta(seconds=group_wait),
+        group_interval=timedelta(seconds=group_interval),
+        repeat_interval=timedelta(seconds=repeat_interval),
+        active_windows=active,
+        mute_windows=mute,
+        escalation_policy=policy,
     )
 
 

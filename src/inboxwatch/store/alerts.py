@@ -40,7 +40,8 @@ SILENCED_KEY = "silenced_by"
 INHIBITED_KEY = "inhibited_by"
 ESCALATION_KEY = "escalation"
 ESCALATION_LEVEL_KEY = "escalation_level"
-OWN_KEYS = (
+OWN_KEYS = frozenset(
+    (
     SUMMARY_KEY,
     CHANNELS_KEY,
     REPEAT_KEY,
@@ -53,6 +54,7 @@ OWN_KEYS = (
     INHIBITED_KEY,
     ESCALATION_KEY,
     ESCALATION_LEVEL_KEY,
+    )
 )
 
 
@@ -397,11 +399,13 @@ def recent_state_changes(conn: sa.Connection, since: datetime) -> dict[str, tupl
         .where(alerts_table.c.state == AlertState.RESOLVED.value)
         .where(alerts_table.c.resolved_at > as_utc(since))
     )
-    found: dict[str, tuple[datetime, ...]] = {}
+    # Each alert's list repeats the earlier alerts' changes it saw when it
+    # fired, so the lists are merged as sets.
+    found: dict[str, set[datetime]] = {}
     for fingerprint, annotations in conn.execute(query):
         changes = [from_iso(item) for item in (annotations or {}).get(STATE_CHANGES_KEY) or ()]
-        found[fingerprint] = found.get(fingerprint, ()) + tuple(change for change in changes if change is not None)
-    return found
+        found.setdefault(fingerprint, set()).update(change for change in changes if change is not None)
+    return {fingerprint: tuple(sorted(changes)) for fingerprint, changes in found.items()}
 
 
 # Fingerprints per query, well under SQLite's limit of bound parameters.

@@ -64,3 +64,10 @@ def save_listing(conn: sa.Connection, tenant: str, episode: Mapping[str, Any]) -
     updated = conn.execute(blocklist_listings.update().where(where).values(**values))
     if updated.rowcount == 0:
         conn.execute(blocklist_listings.insert().values(tenant=tenant, **values))
+
+
+def latest_check_time(conn: sa.Connection, tenant: str, kind: str) -> datetime | None:
+    """Return when `tenant`'s newest result of `kind` ("blocklist" or "auth") was checked, or None."""
+    table = dns_check_results.c
+    latest = conn.execute(sa.select(sa.func.max(table.checked_at)).where(table.tenant == tenant, table.kind == kind)).scalar_one_or_none()
+    return as_utc(latest) if latest is not None else None

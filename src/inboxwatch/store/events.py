@@ -8,38 +8,56 @@ always agree with the raw events they were built from.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import hashlib
 import json
 import logging
+import operator
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from inboxwatch.classify.providers import provider_for
+from inboxwatch.classify.providers import provider_for_delivery
 from inboxwatch.errors import StoreError
-from inboxwatch.model.events import DeliveryEvent, EventType
+from inboxwatch.model.events import DeliveryEvent
+from inboxwatch.store.bulk import BulkInsert
 from inboxwatch.store.db import as_utc
 from inboxwatch.store.quarantine import QuarantineItem, add_quarantine, without_nul
+from inboxwatch.store.rollups import ROLLUP_DIMENSIONS, add_rollups
 from inboxwatch.store.schema import events as events_table
-from inboxwatch.store.schema import rollups
+from inboxwatch.store.upsert import dialect_insert
+
+__all__ = ["ConcurrentInsertError", "StoreCounts", "dialect_insert", "event_key", "minute_bucket", "store_events"]
 
 log = logging.getLogger(__name__)
 
 RECIPIENT_RETENTION = ("full", "domain", "none")
 
-# The rollup columns that group counts; the unique key is these plus `bucket`.
-ROLLUP_DIMENSIONS = ("tenant", "provider", "sending_ip", "sending_domain", "campaign")
-
-# One rollup counter per event type, named like the type, plus hard_bounced.
-COUNTER_COLUMNS = tuple(event_type.value for event_type in EventType) + ("hard_bounced",)
-
 # SQLite allows 32766 bound parameters per statement (since 3.32), so key
 # look-ups go in chunks well below that.
 KEY_CHUNK = 5000
+
+# The inserted columns, in the order of the tuples that `event_row` builds.
+EVENT_COLUMNS = (
+    "event_key", "time", "type", "source", "tenant", "provider", "recipient", "recipient_domain", "sender",
+    "sending_ip", "sending_domain", "campaign", "message_id", "queue_id", "relay_host", "smtp_code",
+    "enhanced_status", "diagnostic", "bounce_reason", "hard", "ingest_id", "extra",
+)
+
+# Picks the rollup facts (see `rollups.RollupFacts`) out of an event row.
+ROLLUP_FACTS = operator.itemgetter(*(EVENT_COLUMNS.index(name) for name in ("time", "type", "hard") + ROLLUP_DIMENSIONS))
+
+EVENT_INSERT = BulkInsert(lambda dialect: events_table.insert(), EVENT_COLUMNS)
+
+
+class ConcurrentInsertError(StoreError):
+    """Another writer stored some of a batch's events after the key look-up.
+
+    The transaction is unusable: roll it back, then store the batch again
+    with `skip_conflicts=True`, which skips what the other writer stored.
+    """
+
 
 @dataclasses.dataclass
 class StoreCounts:
@@ -73,6 +91,7 @@ def store_events(
     tenant_default: str = "default",
     recipient_retention: str = "full",
     now: datetime | None = None,
+    skip_conflicts: bool = False,
 ) -> StoreCounts:
     """Insert a batch of events and raise their rollups, in the caller's transaction.
 
@@ -82,15 +101,18 @@ def store_events(
     the current time) and counted
     as rejected. `recipient_retention` decides what is kept of the
     recipient: "full" the address, "domain" only its domain, "none" neither.
+
+    Raises ConcurrentInsertError when another writer stored one of the
+    events between the key look-up and the insert; `skip_conflicts=True`
+    never raises it but inserts more slowly (see `insert_new_events`).
     """
     if recipient_retention not in RECIPIENT_RETENTION:
         raise ValueError(
             "invalid recipient_retention %r: expected one of %s" % (recipient_retention, ", ".join(RECIPIENT_RETENTION))
         )
     counts = StoreCounts()
-    rows_by_key: dict[str, dict] = {}
+    rows_by_key: dict[str, tuple] = {}
     undated: list[DeliveryEvent] = []
-    providers: dict[tuple[str | None, str | None], str] = {}
 
     for event in events:
         if event.time is None:
@@ -100,130 +122,101 @@ def store_events(
         if key in rows_by_key:
             counts.duplicates += 1
             continue
-        rows_by_key[key] = event_row(event, key, ingest_id, tenant_default, recipient_retention, providers)
+        rows_by_key[key] = event_row(event, key, ingest_id, tenant_default, recipient_retention)
 
-    inserted = insert_new_events(conn, list(rows_by_key.values()))
+    inserted = insert_new_events(conn, rows_by_key, skip_conflicts=skip_conflicts)
     counts.stored = len(inserted)
     counts.duplicates += len(rows_by_key) - len(inserted)
-    add_rollups(conn, [rows_by_key[key] for key in inserted])
+    add_rollups(conn, map(ROLLUP_FACTS, inserted))
     counts.rejected = quarantine_undated(conn, undated, ingest_id, now or datetime.now(timezone.utc))
     return counts
 
 
-def event_row(
-    event: DeliveryEvent,
-    key: str,
-    ingest_id: int | None,
-    tenant_default: str,
-    recipient_retention: str,
-    providers: dict[tuple[str | None, str | None], str],
-) -> dict:
+def event_row(event: DeliveryEvent, key: str, ingest_id: int | None, tenant_default: str, recipient_retention: str) -> tuple:
+    """Return the event's column values in EVENT_COLUMNS order."""
     domain = event.recipient_domain
-    provider = event.provider
-    if provider is None:
-        # The relay host is the MX that took the message, which identifies
-        # Google Workspace and Microsoft 365 custom domains without DNS.
-        cache_key = (domain, event.relay_host)
-        provider = providers.get(cache_key)
-        if provider is None:
-            provider = provider_for(domain, (event.relay_host,) if event.relay_host else ())
-            providers[cache_key] = provider
-    return {
-        "event_key": key,
-        "time": as_utc(event.time),
-        "type": event.type.value,
-        "source": event.source,
-        "tenant": event.tenant or tenant_default,
-        "provider": provider,
-        "recipient": event.recipient if recipient_retention == "full" else None,
-        "recipient_domain": domain if recipient_retention != "none" else None,
-        "sender": event.sender,
-        "sending_ip": event.sending_ip or "",
-        "sending_domain": event.sending_domain or "",
-        "campaign": event.campaign or "",
-        "message_id": event.message_id,
-        "queue_id": event.queue_id,
-        "relay_host": event.relay_host,
-        "smtp_code": event.smtp_code,
-        "enhanced_status": event.enhanced_status,
-        "diagnostic": without_nul(event.diagnostic),
-        "bounce_reason": event.bounce_reason,
-        "hard": event.hard,
-        "ingest_id": ingest_id,
-        "extra": event.extra or None,
-    }
+    # Enrichment normally sets the provider. Without it, the relay host is
+    # the MX that took the message, which identifies Google Workspace and
+    # Microsoft 365 custom domains without DNS.
+    provider = event.provider or provider_for_delivery(domain, event.relay_host)
+    return (
+        key,
+        as_utc(event.time),
+        event.type.value,
+        event.source,
+        event.tenant or tenant_default,
+        provider,
+        event.recipient if recipient_retention == "full" else None,
+        domain if recipient_retention != "none" else None,
+        event.sender,
+        event.sending_ip or "",
+        event.sending_domain or "",
+        event.campaign or "",
+        event.message_id,
+        event.queue_id,
+        event.relay_host,
+        event.smtp_code,
+        event.enhanced_status,
+        without_nul(event.diagnostic),
+        event.bounce_reason,
+        event.hard,
+        ingest_id,
+        event.extra or None,
+    )
 
 
-def dialect_insert(conn: sa.Connection, table: sa.Table):
-    """Return the dialect's INSERT construct, which offers ON CONFLICT."""
-    name = conn.dialect.name
-    if name == "sqlite":
-        return sqlite.insert(table)
-    if name == "postgresql":
-        return postgresql.insert(table)
-    raise StoreError("unsupported database %r: inboxwatch supports sqlite and postgresql" % name)
+# One statement with an expanding parameter, built once: `in_(list)` would
+# coerce every key into its own bound parameter on every call.
+EXISTING_KEYS_QUERY = sa.select(events_table.c.event_key).where(
+    events_table.c.event_key.in_(sa.bindparam("keys", expanding=True))
+)
 
 
 def existing_keys(conn: sa.Connection, keys: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(keys), KEY_CHUNK):
-        query = sa.select(events_table.c.event_key).where(events_table.c.event_key.in_(keys[start : start + KEY_CHUNK]))
-        found.update(conn.execute(query).scalars())
+        found.update(conn.execute(EXISTING_KEYS_QUERY, {"keys": keys[start : start + KEY_CHUNK]}).scalars())
     return found
 
 
-def insert_new_events(conn: sa.Connection, rows: list[dict]) -> list[str]:
-    """Insert rows whose key is not stored yet and return the keys inserted.
+def insert_new_events(conn: sa.Connection, rows_by_key: dict[str, tuple], *, skip_conflicts: bool) -> list[tuple]:
+    """Insert the rows whose key is not stored yet and return the rows inserted.
 
     Stored keys are looked up first, because a re-ingest is common and a
-    look-up costs less than an insert that conflicts. ON CONFLICT DO NOTHING
-    then covers a concurrent writer that stores the same event in between,
-    and RETURNING gives exactly the keys this statement inserted, which are
-    the ones whose rollups must be raised.
+    look-up costs less than an insert that conflicts. The rest go in one
+    plain executemany, the fast path. A writer that stores one of the same
+    keys after the look-up makes it fail on the unique key, which raises
+    ConcurrentInsertError. With `skip_conflicts`, the rows go through
+    INSERT ... ON CONFLICT DO NOTHING RETURNING instead, which returns
+    exactly the keys this statement inserted but builds every row's
+    parameters in SQLAlchemy, several times slower.
     """
-    if not rows:
+    if not rows_by_key:
         return []
-    known = existing_keys(conn, [row["event_key"] for row in rows])
-    new_rows = [row for row in rows if row["event_key"] not in known]
+    known = existing_keys(conn, list(rows_by_key))
+    new_rows = [row for key, row in rows_by_key.items() if key not in known]
     if not new_rows:
         return []
+    if skip_conflicts:
+        return insert_skipping_conflicts(conn, new_rows, rows_by_key)
+    try:
+        EVENT_INSERT.execute(conn, new_rows)
+    except sa.exc.IntegrityError as exc:
+        raise ConcurrentInsertError(
+            "inserting %d events failed on a constraint, most likely because another writer stored some of them "
+            "after the key look-up: %s" % (len(new_rows), exc.orig)
+        ) from exc
+    return new_rows
+
+
+def insert_skipping_conflicts(conn: sa.Connection, new_rows: list[tuple], rows_by_key: dict[str, tuple]) -> list[tuple]:
     statement = (
         dialect_insert(conn, events_table)
         .on_conflict_do_nothing(index_elements=[events_table.c.event_key])
         .returning(events_table.c.event_key)
     )
-    return list(conn.execute(statement, new_rows).scalars())
-
-
-def rollup_increments(rows: Iterable[dict]) -> list[dict]:
-    """Sum inserted event rows into one counter row per minute and dimensions."""
-    totals: dict[tuple, collections.Counter] = collections.defaultdict(collections.Counter)
-    for row in rows:
-        group = (minute_bucket(row["time"]),) + tuple(row[name] for name in ROLLUP_DIMENSIONS)
-        counter = totals[group]
-        counter[row["type"]] += 1
-        if row["type"] == EventType.BOUNCED.value and row["hard"]:
-            counter["hard_bounced"] += 1
-    increments = []
-    for group, counter in totals.items():
-        increment = dict(zip(("bucket",) + ROLLUP_DIMENSIONS, group))
-        for column in COUNTER_COLUMNS:
-            increment[column] = counter.get(column, 0)
-        increments.append(increment)
-    return increments
-
-
-def add_rollups(conn: sa.Connection, rows: Iterable[dict]) -> None:
-    """Add the rows' counts to the rollups with one upsert per distinct group."""
-    increments = rollup_increments(rows)
-    if not increments:
-        return
-    statement = dialect_insert(conn, rollups)
-    statement = statement.on_conflict_do_update(
-        index_elements=[rollups.c.bucket] + [rollups.c[name] for name in ROLLUP_DIMENSIONS],
-        set_={column: rollups.c[column] + statement.excluded[column] for column in COUNTER_COLUMNS},
-    )
-    conn.execute(statement, increments)
+    inserted = conn.execute(statement, [dict(zip(EVENT_COLUMNS, row)) for row in new_rows]).scalars()
+    return [rows_by_key[key] for key in inserted]
 
 
 def quarantine_undated(conn: sa.Connection, undated: list[DeliveryEvent], ingest_id: int | None, now: datetime) -> int:

@@ -1,9 +1,9 @@
 """Storing and reading reputation feed data: SNDS, Postmaster Tools, Sender Score, and each feed's state.
 
-Storing is idempotent: an SNDS row is keyed by tenant, IP and period start,
-a Postmaster row by tenant, domain and day (a later fetch fills in or
-replaces its values), so fetching or ingesting the same data twice changes
-nothing.
+Storing is idempotent. An SNDS row is keyed by tenant, IP and period start,
+and a Postmaster row by tenant, domain and day, whose values a later fetch
+fills in or replaces. Fetching or ingesting the same data twice therefore
+changes nothing.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class StoreCounts:
 
 @dataclasses.dataclass(frozen=True)
 class FeedState:
-    """A feed's last attempt and last success; `error` says why the last attempt failed."""
+    """A feed's last attempt and last success; `error` is why the last attempt failed."""
 
     feed: str
     last_attempt_at: datetime
@@ -205,8 +205,17 @@ def snds_history(conn: sa.Connection, tenant: str, ip: str, limit: int = 2) -> l
 
 
 def latest_snds_status(conn: sa.Connection, tenant: str) -> tuple[datetime | None, list[dict[str, Any]]]:
-    """Return the latest IP status snapshot's time and its blocked ranges; (None, []) when there is none."""
+    """Return the latest IP status snapshot's time and its blocked ranges; (None, []) when there is none.
+
+    An empty export stores no rows, so a successful SNDS fetch after the
+    latest stored snapshot means that nothing is blocked any more: the
+    result is then the fetch time and no ranges.
+    """
     snapshot = conn.execute(sa.select(sa.func.max(snds_ip_status.c.snapshot_at)).where(snds_ip_status.c.tenant == tenant)).scalar()
+    state = feed_states(conn, tenant).get("snds")
+    fetched = state.last_success_at if state is not None else None
+    if fetched is not None and (snapshot is None or fetched > as_utc(snapshot)):
+        return fetched, []
     if snapshot is None:
         return None, []
     rows = conn.execute(

@@ -77,9 +77,9 @@ events = Table(
     Column("hard", Boolean),
     Column("ingest_id", Id, ForeignKey("ingests.id")),
     Column("extra", JSON),
+    # Only `time` is indexed, for retention and the latest event: metrics
+    # read the rollups, and each further index slows every insert.
     Index(None, "time"),
-    Index(None, "tenant", "provider", "time"),
-    Index(None, "message_id"),
 )
 
 # Per-minute counts by every dimension the metrics group by.

@@ -18,6 +18,7 @@ from inboxwatch.store.audit import record_audit
 from inboxwatch.store.tokens import ApiToken
 from inboxwatch.web.auth import require_operator, require_viewer
 from inboxwatch.web.context import WebContext, web_context
+from inboxwatch.web.params import RowId
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -85,7 +86,7 @@ def get_alerts(
 
 
 @router.get("/{alert_id}", summary="Read one alert", dependencies=[Depends(require_viewer)])
-def get_one_alert(alert_id: int, context: WebContext = Depends(web_context)) -> dict[str, Any]:
+def get_one_alert(alert_id: RowId, context: WebContext = Depends(web_context)) -> dict[str, Any]:
     with context.engine.connect() as conn:
         alert = get_alert(conn, alert_id)
     if alert is None:
@@ -94,7 +95,7 @@ def get_one_alert(alert_id: int, context: WebContext = Depends(web_context)) -> 
 
 
 @router.get("/{alert_id}/history", summary="List an alert's state changes, oldest first", dependencies=[Depends(require_viewer)])
-def get_history(alert_id: int, context: WebContext = Depends(web_context)) -> dict[str, Any]:
+def get_history(alert_id: RowId, context: WebContext = Depends(web_context)) -> dict[str, Any]:
     with context.engine.connect() as conn:
         if get_alert(conn, alert_id) is None:
             raise HTTPException(404, "alert %d not found" % alert_id)
@@ -104,7 +105,7 @@ def get_history(alert_id: int, context: WebContext = Depends(web_context)) -> di
 
 @router.post("/{alert_id}/ack", summary="Acknowledge a firing alert")
 def post_ack(
-    alert_id: int,
+    alert_id: RowId,
     change: AlertChange | None = None,
     token: ApiToken = Depends(require_operator),
     context: WebContext = Depends(web_context),
@@ -114,7 +115,7 @@ def post_ack(
 
 @router.post("/{alert_id}/resolve", summary="Resolve an open alert by hand")
 def post_resolve(
-    alert_id: int,
+    alert_id: RowId,
     change: AlertChange | None = None,
     token: ApiToken = Depends(require_operator),
     context: WebContext = Depends(web_context),

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import TypeAdapter, ValidationError
 
 from inboxwatch.analysis.rates import rates_for
-from inboxwatch.config.durations import Duration
 from inboxwatch.store.metrics import COUNT_FIELDS, CountRow, query_counts, query_series
 from inboxwatch.web.auth import require_viewer
 from inboxwatch.web.context import WebContext, web_context
-from inboxwatch.web.params import group_dimensions, time_range
+from inboxwatch.web.params import group_dimensions, parse_step, time_range
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"], dependencies=[Depends(require_viewer)])
 
 # A series longer than this is refused, so one request cannot build a huge response.
 MAX_SERIES_STEPS = 5000
-
-DURATION = TypeAdapter(Duration)
 
 
 def row_json(row: CountRow, group_by: tuple[str, ...]) -> dict[str, Any]:
@@ -65,12 +60,7 @@ def get_series(
 ) -> dict[str, Any]:
     dimensions = group_dimensions(group_by)
     start_time, end_time = time_range(start, end, context.clock)
-    try:
-        step_length = DURATION.validate_python(step)
-    except ValidationError:
-        raise HTTPException(400, "invalid step %r: expected a duration such as 5m, 1h or 1d" % step) from None
-    if step_length < timedelta(minutes=1) or step_length % timedelta(minutes=1):
-        raise HTTPException(400, "invalid step %r: expected a whole number of minutes" % step)
+    step_length = parse_step(step)
     if (end_time - start_time) / step_length > MAX_SERIES_STEPS:
         raise HTTPException(400, "too many steps: at most %d per request; use a longer step or a shorter range" % MAX_SERIES_STEPS)
     with context.engine.connect() as conn:

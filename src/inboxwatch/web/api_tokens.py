@@ -11,6 +11,7 @@ from inboxwatch.store.audit import record_audit
 from inboxwatch.store.tokens import ROLES, ApiToken, TokenNotFoundError, create_token, list_tokens, revoke_token
 from inboxwatch.web.auth import require_admin
 from inboxwatch.web.context import WebContext, web_context
+from inboxwatch.web.params import RowId
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 
@@ -47,7 +48,7 @@ def post_token(new: NewToken, caller: ApiToken = Depends(require_admin), context
 
 
 @router.delete("/{token_id}", summary="Revoke a token")
-def delete_token(token_id: int, caller: ApiToken = Depends(require_admin), context: WebContext = Depends(web_context)) -> dict[str, Any]:
+def delete_token(token_id: RowId, caller: ApiToken = Depends(require_admin), context: WebContext = Depends(web_context)) -> dict[str, Any]:
     now = context.clock()
     try:
         with context.engine.begin() as conn:

@@ -1,4 +1,4 @@
-"""The FastAPI application: health checks, webhooks, the REST API and `/metrics`.
+"""The FastAPI application: health checks, webhooks, the REST API, `/metrics` and the dashboard.
 
 `create_app` builds one application around an engine and a configuration.
 The clock and the SNS fetcher are parameters so that tests control time and
@@ -20,9 +20,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from inboxwatch import __version__
 from inboxwatch.config.models import Config
 from inboxwatch.store.health import store_status
-from inboxwatch.web import api_alerts, api_ingest, api_metrics, api_quarantine, api_tokens, webhooks
+from inboxwatch.web import api_alerts, api_export, api_ingest, api_metrics, api_overview, api_quarantine, api_stream, api_tokens, webhooks
 from inboxwatch.web.context import WebContext, web_context
 from inboxwatch.web.metrics import StoreCollector, webhook_counter
+from inboxwatch.web.pages.setup import add_dashboard
 from inboxwatch.web.verify.registry import build_verifier
 from inboxwatch.web.verify.sns import CertificateCache, Fetcher, https_fetch
 
@@ -61,8 +62,10 @@ def create_app(
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], summary="The process is up")
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"], summary="The store answers and its schema is current")
     app.add_api_route("/metrics", metrics, methods=["GET"], tags=["health"], summary="Prometheus metrics")
-    for module in (webhooks, api_metrics, api_alerts, api_quarantine, api_ingest, api_tokens):
+    # api_stream comes before api_alerts, whose `/api/v1/alerts/{alert_id}` would otherwise match `stream`.
+    for module in (webhooks, api_metrics, api_overview, api_stream, api_alerts, api_quarantine, api_ingest, api_tokens, api_export):
         app.include_router(module.router)
+    add_dashboard(app)
     log.debug("HTTP application built with webhook receivers for %s", ", ".join(sorted(verifiers)) or "no ESP")
     return app
 

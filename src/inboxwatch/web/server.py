@@ -14,6 +14,12 @@ from inboxwatch.errors import InboxwatchError
 log = logging.getLogger(__name__)
 
 
+# Seconds the requests in flight get to finish at shutdown. Alert event
+# streams never finish by themselves, so without a limit an open dashboard
+# would keep the process from stopping.
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
 class ServerError(InboxwatchError):
     """The HTTP server could not start."""
 
@@ -31,6 +37,7 @@ def build_server(app: FastAPI, settings: ServiceSettings) -> uvicorn.Server:
         # Logging is configured by the command line, not by uvicorn.
         log_config=None,
         lifespan="off",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     return uvicorn.Server(config)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import statistics
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -164,7 +165,7 @@ def judge_complaints(window: RateWindow, labels: dict[str, str], prior: BetaPrio
 def judge_rate_ewma(window: RateWindow, labels: dict[str, str], prior: BetaPrior | None, params: AnomalyParameters) -> Finding | None:
     """Judge a bounce or deferral rate with an EWMA chart over the monitored window.
 
-    Quiet hours are pooled until a batch holds `min_batch` messages and
+    Quiet hours are pooled until a batch contains `min_batch` messages and
     about 5 expected events, which keeps the normal limits honest. Anomalous
     when the EWMA is more than `ewma_limit` standard deviations above the
     baseline and at least `ewma_min_ratio` times it. The confidence is the
@@ -220,9 +221,11 @@ def weigh(x: int, n: int, p0: float, tau2: float) -> tuple[float, float]:
 def judge_volume(series: Sequence[HourPoint], labels: dict[str, str], at: datetime, params: AnomalyParameters) -> Finding | None:
     """Judge the last `volume_hours` mature hours' volumes against an hour-of-week baseline.
 
-    The baseline of an hour is the median and scaled MAD of the same hour of
-    week and its two neighbours in each of the previous `volume_weeks`
-    weeks; a robust z is taken with the scale floored at
+    The history of an hour is the same hour of week in each of the previous
+    `volume_weeks` weeks. Neighbouring hours are left out, because at the
+    edges of the working day they belong to another level. A drop is measured from
+    the history's lower quartile, because campaign bursts in past weeks
+    raise its median. The robust z divides by the scaled MAD floored at
     max(`volume_mad_floor`, `volume_relative_floor` * median), so a quiet
     night's few messages never make a drop look certain. Only drops are
     anomalous: surges are campaigns, which the rate detectors judge. The
@@ -242,16 +245,18 @@ def judge_volume(series: Sequence[HourPoint], labels: dict[str, str], at: dateti
         history = []
         weeks_seen = 0
         for week in range(1, params.volume_weeks + 1):
-            moments = [start - week * WEEK + offset * HOUR for offset in (-1, 0, 1)]
-            same_hours = [volume_at(points, moment) if moment >= first_active else None for moment in moments]
-            if same_hours[1] is not None:
+            moment = start - week * WEEK
+            value = volume_at(points, moment) if moment >= first_active else None
+            if value is not None:
                 weeks_seen += 1
-            history.extend(value for value in same_hours if value is not None)
+                history.append(value)
         summary = median_and_mad(history)
-        if weeks_seen < params.volume_min_weeks or summary is None:
+        if weeks_seen < params.volume_min_weeks or summary is None or len(history) < 2:
             return None
-        center, spread = summary
-        floor = max(params.volume_mad_floor, params.volume_relative_floor * center)
+        median, spread = summary
+        # The lower quartile, not the median: campaign bursts in past weeks raise the median of an hour.
+        center = statistics.quantiles(history, n=4)[0]
+        floor = max(params.volume_mad_floor, params.volume_relative_floor * median)
         observed = sent_volume(row)
         zs.append(robust_z(observed, center, spread, floor))
         expected_total += center

@@ -77,8 +77,8 @@ def pool_batches(batches: Sequence[tuple[int, int]], minimum: float) -> list[tup
     """Merge consecutive batches until each has a denominator of at least `minimum`.
 
     The chart's limits assume a batch rate is roughly normal, which needs
-    about 5 expected events per batch; a quiet night's hour with 7 messages
-    and 1 bounce would otherwise look like a 14% bounce rate. An incomplete
+    about 5 expected events per batch. Without pooling, a quiet night's hour
+    with 7 messages and 1 bounce would look like a 14% bounce rate. An incomplete
     last group is left out until later batches fill it.
     """
     pooled = []

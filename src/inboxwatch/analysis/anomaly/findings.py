@@ -1,4 +1,4 @@
-"""What an anomaly detector found for one group, and the signal it becomes."""
+"""Anomaly findings: one detector's judgement of one group, and the signal it becomes."""
 
 from __future__ import annotations
 

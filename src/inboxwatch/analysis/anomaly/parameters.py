@@ -18,7 +18,7 @@ class AnomalyParameters:
     """
 
     baseline: timedelta = timedelta(days=14)
-    # A group with a shorter history is not judged: a few hours say nothing of what is normal.
+    # A group with a shorter history is not judged, because a few hours tell nothing of what is normal.
     min_baseline: timedelta = timedelta(days=3)
     monitor: timedelta = timedelta(hours=24)
     # Bernoulli CUSUM on complaint rates: the shift to detect (p1 = p0 * shift) and the alarm level in nats.

@@ -19,7 +19,7 @@ from inboxwatch.notify.redaction import redact, url_origin
 
 log = logging.getLogger(__name__)
 
-# Longest wait honoured from a Retry-After header, and the first backoff step, in seconds.
+# Maximum wait honoured from a Retry-After header, and the base of the exponential backoff, in seconds.
 MAX_RETRY_AFTER = 120.0
 BACKOFF_BASE = 2.0
 

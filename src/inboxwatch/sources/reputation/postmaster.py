@@ -48,7 +48,7 @@ MAX_PAGES = 20
 
 @dataclasses.dataclass
 class PostmasterFetch:
-    """What one fetch returned; `errors` lists the requests that failed while others succeeded."""
+    """The records of one fetch, and in `errors` the requests that failed while others succeeded."""
 
     days: list[PostmasterDayRecord] = dataclasses.field(default_factory=list)
     compliance: list[ComplianceStatus] = dataclasses.field(default_factory=list)

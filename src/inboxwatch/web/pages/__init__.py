@@ -1,0 +1,1 @@
+"""The dashboard: server-rendered pages under `/` and their static files under `/static/`."""

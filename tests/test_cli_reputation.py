@@ -1,0 +1,54 @@
+"""`inboxwatch reputation status` and `fetch` against a scripted SNDS server on 127.0.0.1."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from inboxwatch.cli.main import cli
+from reputation_support import ScriptedServer, text_response
+
+SNDS_DATA = "203.0.113.10,3/2/2026 8:00 AM,3/3/2026 8:00 AM,5200,5100,5150,RED,1.2%,,,0,,,\n"
+
+
+def write_config(tmp_path, snds_base: str) -> str:
+    path = tmp_path / "inboxwatch.toml"
+    path.write_text(
+        '[store]\nurl = "sqlite:///%s"\n\n[reputation]\nattempts = 1\n\n[reputation.snds]\nkey = "test-key-0123456789"\nbase_url = "%s"\n'
+        % (tmp_path / "store.db", snds_base)
+    )
+    return str(path)
+
+
+def test_reputation_status_unconfigured(tmp_path):
+    result = CliRunner().invoke(cli, ["reputation", "status", "--store", "sqlite:///%s" % (tmp_path / "store.db")])
+    assert result.exit_code == 0, result.output
+    assert "Microsoft SNDS: not configured" in result.output
+    assert "Google Postmaster Tools: not configured" in result.output
+    assert "Validity Sender Score: not configured" in result.output
+
+
+def test_reputation_fetch_then_status(tmp_path):
+    with ScriptedServer() as server:
+        server.add("/snds/data.aspx", text_response(200, SNDS_DATA))
+        server.add("/snds/ipStatus.aspx", text_response(200, ""))
+        config = write_config(tmp_path, server.url + "/snds")
+        fetched = CliRunner().invoke(cli, ["reputation", "fetch", "--config", config])
+    status = CliRunner().invoke(cli, ["reputation", "status", "--config", config])
+    assert fetched.exit_code == 0, fetched.output
+    assert "Microsoft SNDS: fetched, 1 rows stored" in fetched.output
+    assert "Microsoft SNDS: reachable; last fetch" in status.output
+    assert "filter RED  complaints 1.2%" in status.output
+    assert "IP status at" in status.output
+
+
+def test_reputation_unreachable_feed_reported(tmp_path):
+    with ScriptedServer() as server:
+        server.add("/snds/data.aspx", text_response(503, "maintenance"))
+        config = write_config(tmp_path, server.url + "/snds")
+        fetched = CliRunner().invoke(cli, ["reputation", "fetch", "--config", config])
+    status = CliRunner().invoke(cli, ["reputation", "status", "--config", config])
+    assert fetched.exit_code == 1
+    assert "FAILED: SNDS data export failed: HTTP 503" in fetched.output
+    assert "Microsoft SNDS: NOT reachable" in status.output
+    assert "last success never" in status.output
+    assert "test-key-0123456789" not in status.output + fetched.output
