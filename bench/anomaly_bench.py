@@ -240,6 +240,7 @@ class Score:
     incidents: int = 0
     delays: list[float] = dataclasses.field(default_factory=list)
     by_kind: dict[str, list[int]] = dataclasses.field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    delays_by_kind: dict[str, list[float]] = dataclasses.field(default_factory=lambda: defaultdict(list))
 
     @property
     def precision(self) -> float:
@@ -274,7 +275,9 @@ def score(flagged: set[tuple[str, str, datetime]], incidents: list[Incident], re
         if hits:
             result.detected += 1
             result.by_kind[incident.kind][0] += 1
-            result.delays.append((min(hits) + HOUR - incident.start) / HOUR)
+            delay = (min(hits) + HOUR - incident.start) / HOUR
+            result.delays.append(delay)
+            result.delays_by_kind[incident.kind].append(delay)
 
 
 def main() -> None:
@@ -300,7 +303,11 @@ def main() -> None:
     rows = []
     for name, result in results.items():
         delay = "%.1f" % statistics.median(result.delays) if result.delays else "-"
-        kinds = ", ".join("%s %d/%d" % (kind, hit, total) for kind, (hit, total) in sorted(result.by_kind.items()))
+        kinds = ", ".join(
+            "%s %d/%d%s"
+            % (kind, hit, total, " in %.0f h" % statistics.median(result.delays_by_kind[kind]) if result.delays_by_kind[kind] else "")
+            for kind, (hit, total) in sorted(result.by_kind.items())
+        )
         false_metrics = ", ".join("%s %d" % item for item in sorted(result.false_by_metric.items()))
         rows.append(
             (
@@ -313,7 +320,7 @@ def main() -> None:
                 kinds,
             )
         )
-    header = ("detector", "precision", "recall", "median delay (h)", "false episodes", "false at night", "detected by kind")
+    header = ("detector", "precision", "recall", "median delay (h)", "false episodes", "false at night", "detected by kind, median delay")
     if args.markdown:
         print("| " + " | ".join(header) + " |")
         print("| " + " | ".join("---" for _ in header) + " |")

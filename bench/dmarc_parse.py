@@ -17,6 +17,14 @@ stay out of the project's:
     python3.11 -m venv bench/out/parsedmarc-venv
     bench/out/parsedmarc-venv/bin/pip install parsedmarc
     python3 bench/dmarc_parse.py --reports 1000
+
+`--baseline FOLDER` also measures another copy of the `inboxwatch` package
+(FOLDER contains its `inboxwatch` directory, for example an export of an
+earlier commit's `src`) in the same rounds, to compare a change before and
+after under the same load:
+
+    mkdir -p /tmp/before && git archive HEAD src | tar -x -C /tmp/before
+    python3 bench/dmarc_parse.py --baseline /tmp/before/src
 """
 
 from __future__ import annotations
@@ -170,9 +178,18 @@ def generate(folder: Path, count: int, seed: int) -> int:
     return total
 
 
-def run_child(python: str, program: str, folder: Path, kind: str) -> dict:
-    """Run one parse in a child process; return its output with its peak resident memory in MiB."""
-    process = subprocess.Popen([python, "-c", program, str(folder), kind], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+def run_child(python: str, program: str, folder: Path, kind: str, python_path: str | None = None) -> dict:
+    """Run one parse in a child process; return its output with its peak resident memory in MiB.
+
+    `python_path`, when given, is put first on the child's PYTHONPATH, so the
+    child imports the `inboxwatch` package found there.
+    """
+    environment = None
+    if python_path is not None:
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (python_path, os.environ.get("PYTHONPATH"))))}
+    process = subprocess.Popen(
+        [python, "-c", program, str(folder), kind], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment
+    )
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -193,21 +210,30 @@ def main() -> None:
     parser.add_argument(
         "--kind", default="", help="pass this kind to inboxwatch (dmarc-aggregate) instead of detecting each file's format"
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="FOLDER",
+        help="also measure the inboxwatch package in FOLDER (the folder that contains its inboxwatch directory)",
+    )
     args = parser.parse_args()
 
     size = generate(args.folder, args.reports, args.seed)
     print("%d reports (%s), %.1f MB in %s" % (args.reports, ", ".join(CONTAINERS), size / 1e6, args.folder))
     print("inboxwatch format: %s" % (args.kind or "detected per file"))
-    tools = {"inboxwatch": (sys.executable, INBOXWATCH_CHILD)}
+    tools = {"inboxwatch": (sys.executable, INBOXWATCH_CHILD, None)}
+    if args.baseline:
+        if not (Path(args.baseline) / "inboxwatch").is_dir():
+            parser.error("--baseline %s: no inboxwatch package folder in it" % args.baseline)
+        tools["inboxwatch baseline"] = (sys.executable, INBOXWATCH_CHILD, str(Path(args.baseline).resolve()))
     if PARSEDMARC_PYTHON.exists():
-        tools["parsedmarc"] = (str(PARSEDMARC_PYTHON), PARSEDMARC_CHILD)
+        tools["parsedmarc"] = (str(PARSEDMARC_PYTHON), PARSEDMARC_CHILD, None)
     else:
         print("parsedmarc not measured: %s not found; see the install steps at the top of this script" % PARSEDMARC_PYTHON)
 
     results: dict[str, list[dict]] = {name: [] for name in tools}
     for _ in range(args.rounds):
-        for name, (python, program) in tools.items():
-            results[name].append(run_child(python, program, args.folder, args.kind))
+        for name, (python, program, python_path) in tools.items():
+            results[name].append(run_child(python, program, args.folder, args.kind, python_path))
 
     print("| tool | reports parsed | errors | reports per CPU second | reports per second | peak memory (MiB) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -219,7 +245,9 @@ def main() -> None:
             name, runs[0]["reports"], runs[0]["errors"], rates[name], wall_rate, statistics.median(run["peak_mib"] for run in runs)
         ))
     if "parsedmarc" in rates:
-        print("inboxwatch parses %.1f times as many reports per CPU second as parsedmarc" % (rates["inboxwatch"] / rates["parsedmarc"]))
+        for name in rates:
+            if name != "parsedmarc":
+                print("%s parses %.2f times as many reports per CPU second as parsedmarc" % (name, rates[name] / rates["parsedmarc"]))
     print("Python %s, %s, %d CPUs" % (platform.python_version(), platform.processor() or platform.machine(), os.cpu_count() or 0))
 
 

@@ -8,9 +8,10 @@ import io
 class LineStream(io.BufferedIOBase):
     """Return one line per `read1`, and fail a read past the lines given.
 
-    `FollowedFile.read1` blocks until the next line is written. A read past
-    the end here stands for that wait, so a parser that asks for more input
-    before it yields what it already has fails the test instead of hanging.
+    `FollowedFile.read1` blocks until the next line is written. Here a read
+    past the given lines raises instead, so a parser that requests more
+    input before it yields what it already has fails the test rather than
+    hanging.
     `reads` counts the `read1` calls made.
     """
 

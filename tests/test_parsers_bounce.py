@@ -13,7 +13,9 @@ from inboxwatch.model.bounces import AutoReplyRecord, BounceRecord
 from inboxwatch.model.records import Rejected
 from inboxwatch.parsers.base import ParseContext
 from inboxwatch.parsers.bounce import parse, sniff
+from inboxwatch.parsers.bounce_records import MAX_NOTICE_PART_CHARS, notice_text
 from inboxwatch.parsers.bounce_text import notice_body
+from inboxwatch.parsers.mime import parse_message
 from inboxwatch.sources.files import parse_path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
@@ -402,3 +404,32 @@ def test_rcpt_inside_header_name_is_not_a_command():
 def test_notice_body_marker_after_blank_line():
     text = "Delivery failed.\n\n<a@receiver.test>: 550 no such user\n\n--- Original message follows ---\nSubject: x\n"
     assert notice_body(text) == "Delivery failed.\n\n<a@receiver.test>: 550 no such user\n"
+
+
+def test_notice_text_caps_large_text_part():
+    attachment = "log line that is not part of the notice\n" * 10000
+    data = (
+        'From: MAILER-DAEMON@mx.sender.test\nTo: news@sender.test\nSubject: Undelivered Mail\n'
+        'Content-Type: multipart/mixed; boundary="B"\n\n'
+        "--B\nContent-Type: text/plain\n\n<a@receiver.test>: 550 5.1.1 User unknown\n\n"
+        "--B\nContent-Type: text/plain\n\n" + attachment + "--B--\n"
+    ).encode()
+    text = notice_text(parse_message(data))
+    assert len(text) <= 2 * MAX_NOTICE_PART_CHARS + 1
+    [record] = parse_bytes(data)
+    assert record.reason == "userunknown"
+
+
+def test_indented_delimiter_still_splits_parts():
+    data = (
+        "From: MAILER-DAEMON@mx.sender.test\nTo: news@sender.test\nSubject: Returned mail: User unknown\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B.1/mx"\n\n'
+        "--B.1/mx\nContent-Type: text/plain\n\n<a@receiver.test> (unrecoverable error)\n\n"
+        " --B.1/mx\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.sender.test\n\n"
+        "Final-Recipient: rfc822;a@receiver.test\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\n\n--B.1/mx--\n"
+    ).encode()
+    [record] = parse_bytes(data)
+    assert record.format == "rfc3464"
+    assert record.reason == "userunknown"
+    assert record.status == "5.1.1"

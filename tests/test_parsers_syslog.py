@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -129,7 +130,24 @@ def test_timestamp_exim_zone_without_colon():
     assert reader.read("2024-01-02 03:04:05 -0500") == datetime(2024, 1, 2, 8, 4, 5, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("text", ["Feb 30 10:00:00", "Jan  1 25:00:00", "Foo  1 10:00:00", "2024-13-01T00:00:00Z"])
+def test_timestamp_rfc3164_across_dst_change():
+    # Europe/Berlin moves from +01:00 to +02:00 at 02:00 local time on 31 March 2024.
+    berlin = ZoneInfo("Europe/Berlin")
+    reader = TimestampReader(datetime(2024, 6, 1, tzinfo=timezone.utc), berlin)
+    for text, expected in [
+        ("Mar 31 01:59:00", datetime(2024, 3, 31, 1, 59, 0, tzinfo=berlin)),
+        ("Mar 31 01:59:59", datetime(2024, 3, 31, 1, 59, 59, tzinfo=berlin)),
+        ("Mar 31 03:00:07", datetime(2024, 3, 31, 3, 0, 7, tzinfo=berlin)),
+        ("Mar 31 03:00:59", datetime(2024, 3, 31, 3, 0, 59, tzinfo=berlin)),
+    ]:
+        moment = reader.read(text)
+        assert moment == expected, text
+        assert moment.utcoffset() == expected.utcoffset(), text
+
+
+@pytest.mark.parametrize(
+    "text", ["Feb 30 10:00:00", "Jan  1 25:00:00", "Foo  1 10:00:00", "Jan  1 10:00:60", "Jan  1 10:60:00", "2024-13-01T00:00:00Z"]
+)
 def test_timestamp_invalid_is_none(text):
     assert TimestampReader(JAN_2_2025, timezone.utc).read(text) is None
 

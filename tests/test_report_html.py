@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta, timezone
 
+from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from inboxwatch.cli.main import cli
@@ -13,6 +14,7 @@ from inboxwatch.service.report_page import PERIODS, render_report
 from inboxwatch.service.svg_chart import Series, line_chart, segments
 from inboxwatch.store.db import open_engine
 from inboxwatch.store.schema import rollups
+from notify_support import free_port
 
 END = datetime(2026, 3, 5, tzinfo=timezone.utc)
 
@@ -71,3 +73,41 @@ def test_report_command_empty_store(tmp_path):
     assert "inboxwatch weekly report" in page
     assert "No mail stored in this period." in page
     assert "No mail to grade." in page
+
+
+class StoringHandler:
+    """An aiosmtpd handler that keeps every accepted message."""
+
+    def __init__(self) -> None:
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+def test_report_mailed_through_email_channel(tmp_path):
+    handler = StoringHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        config = tmp_path / "inboxwatch.toml"
+        config.write_text(
+            '[store]\nurl = "sqlite:///%s"\n\n[[channels]]\nname = "reports"\ntype = "email"\nhost = "127.0.0.1"\nport = %d\n'
+            'starttls = false\nfrom_address = "inboxwatch@shop.example"\nto = ["postmaster@shop.example"]\n'
+            % (tmp_path / "store.db", controller.port)
+        )
+        result = CliRunner().invoke(cli, ["report", "html", "--config", str(config), "--email", "reports"])
+    finally:
+        controller.stop()
+    assert result.exit_code == 0, result.output
+    assert "report mailed through channel reports" in result.output
+    (envelope,) = handler.messages
+    assert envelope.rcpt_tos == ["postmaster@shop.example"]
+    assert b"inboxwatch daily report" in envelope.content
+
+
+def test_report_unknown_channel_rejected(tmp_path):
+    result = CliRunner().invoke(cli, ["report", "html", "--store", "sqlite:///%s" % (tmp_path / "store.db"), "--email", "nowhere"])
+    assert result.exit_code == 2
+    assert "no channel named 'nowhere'" in result.output

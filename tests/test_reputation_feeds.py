@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import threading
 from datetime import datetime, timezone
 from urllib.parse import parse_qs
 
@@ -17,7 +18,7 @@ from dnsserver import DnsServer, ZoneData
 from inboxwatch.config.loader import validate_config
 from inboxwatch.dnscheck.resolver import Nameserver, Resolver
 from inboxwatch.model.alerts import Severity
-from inboxwatch.service.reputation import fetch_reputation, reputation_signals
+from inboxwatch.service.reputation import fetch_reputation, reputation_signals, run_reputation_loop
 from inboxwatch.store.db import open_engine
 from inboxwatch.store.reputation import feed_states
 from inboxwatch.store.schema import postmaster_stats, sender_scores, snds_data, snds_ip_status
@@ -252,3 +253,9 @@ def test_reputation_signals_from_stored_feeds(engine):
     assert signals[("snds_filter_result", "")].severity is Severity.WARNING
     assert signals[("snds_trap_hits", "")].breached
     assert signals[("snds_blocked", "")].severity is Severity.CRITICAL
+
+
+def test_reputation_loop_without_feeds_returns(engine):
+    stop = threading.Event()
+    run_reputation_loop(engine, config_for({}), stop, lambda: NOW)
+    assert not stop.is_set()

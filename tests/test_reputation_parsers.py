@@ -144,3 +144,10 @@ def test_ingest_reputation_files_stored_once(tmp_path):
     assert first.rejected == 2
     assert [row["day"] for row in days] == [date(2026, 3, 1), date(2026, 3, 2)]
     assert days[1]["spam_rate"] == pytest.approx(0.0035)
+
+
+def test_snds_sniff_lone_carriage_return():
+    # csv rejects a carriage return inside an unquoted field; gzip and zip heads often hold one.
+    head = b"203.0.113.10,3/1/2026 8:00 AM\r,3/2/2026 8:00 AM\n"
+    assert snds.sniff(head, "data.csv.gz") == 0
+    assert snds_status.sniff(head, "status.csv") == 0

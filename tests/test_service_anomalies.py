@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from inboxwatch.analysis.anomaly.parameters import AnomalyParameters
 from inboxwatch.config.loader import validate_config
-from inboxwatch.service.anomalies import anomaly_signals
+from inboxwatch.service.anomalies import anomaly_signals, parameters_from
 from inboxwatch.store.schema import rollups
 
 START = datetime(2026, 3, 2, tzinfo=timezone.utc)
@@ -82,3 +83,7 @@ def test_anomaly_step_short_history_judges_nothing(engine):
         conn.execute(rollups.insert(), [rollup(hour, "gmail", 1000, 10) for hour in range(30)])
         signals = anomaly_signals(conn, validate_config({}, source="test").anomaly, START + timedelta(hours=31))
     assert signals == []
+
+
+def test_anomaly_settings_defaults_match_parameters():
+    assert parameters_from(validate_config({}, source="test").anomaly) == AnomalyParameters()

@@ -225,3 +225,11 @@ def test_bounce_domain_retention_keeps_no_address(engine, tmp_path):
     event = rows(engine, "bounced")[0]
     assert event["recipient"] is None
     assert event["recipient_domain"] == "example.net"
+
+
+def test_complaint_redacted_source_ip_is_dropped(engine, tmp_path):
+    report = ARF_REPORT.replace("Source-IP: 192.0.2.10", "Source-IP: x.x.x.x")
+
+    ingest_paths(engine, [write(tmp_path / "arf.eml", report)], options=OPTIONS)
+
+    assert rows(engine, "complained")[0]["sending_ip"] == ""

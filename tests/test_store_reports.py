@@ -10,13 +10,20 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from inboxwatch.cli.report import command as report_command
-from inboxwatch.model.reports import TlsReport
+from inboxwatch.model.reports import FailureReport, TlsReport
 from inboxwatch.parsers.dmarc import parse_report
 from inboxwatch.parsers.tlsrpt import parse_report as parse_tls_report
 from inboxwatch.service.ingest import ingest_paths
 from inboxwatch.store.db import open_engine
-from inboxwatch.store.reports import dmarc_sources, store_aggregate_reports, store_tls_reports
-from inboxwatch.store.schema import dmarc_records, dmarc_reports, tls_policies, tls_reports
+from inboxwatch.store.reports import (
+    dmarc_failure_sources,
+    dmarc_sources,
+    failure_report_key,
+    store_aggregate_reports,
+    store_failure_reports,
+    store_tls_reports,
+)
+from inboxwatch.store.schema import dmarc_failure_reports, dmarc_records, dmarc_reports, tls_policies, tls_reports
 from report_support import MINIMAL_AGGREGATE, fixture, gzip_bytes
 
 NOW = datetime(2023, 11, 20, tzinfo=timezone.utc)
@@ -109,3 +116,92 @@ def test_ingest_stores_reports_once(engine, tmp_path):
     assert count_rows(engine, dmarc_reports) == 1
     assert count_rows(engine, dmarc_records) == 1
     assert count_rows(engine, tls_reports) == 1
+
+
+FAILURE = FailureReport(
+    feedback_type="auth-failure",
+    source_ip="198.51.100.23",
+    reported_domain="Sender.Example",
+    arrival_date="Mon, 13 Nov 2023 10:00:00 +0000",
+    original_mail_from="<spoof@elsewhere.example>",
+    original_from="Sender <news@sender.example>",
+    original_message_id="<spoof-1@elsewhere.example>",
+    auth_failure="dmarc",
+)
+
+
+def test_failure_key_ignores_case_of_domain_and_addresses():
+    shouted = dataclasses.replace(
+        FAILURE,
+        reported_domain="SENDER.EXAMPLE",
+        original_mail_from="<SPOOF@elsewhere.example>",
+        original_from="Sender <NEWS@sender.example>",
+    )
+    assert failure_report_key(shouted) == failure_report_key(FAILURE)
+    assert failure_report_key(dataclasses.replace(FAILURE, original_message_id="<spoof-2@elsewhere.example>")) != failure_report_key(FAILURE)
+
+
+def test_store_failure_report_once(engine):
+    with engine.begin() as conn:
+        first = store_failure_reports(conn, [FAILURE], tenant="default", now=NOW)
+    with engine.begin() as conn:
+        second = store_failure_reports(conn, [FAILURE, FAILURE], tenant="default", now=NOW)
+    assert (first.stored, first.duplicates) == (1, 0)
+    assert (second.stored, second.duplicates) == (0, 2)
+    assert count_rows(engine, dmarc_failure_reports) == 1
+
+
+def test_failure_sources_count_and_latest_sample(engine):
+    later = dataclasses.replace(FAILURE, arrival_date="Tue, 14 Nov 2023 08:30:00 +0000", original_message_id="<spoof-2@elsewhere.example>")
+    other_ip = dataclasses.replace(FAILURE, source_ip="203.0.113.5", original_message_id="<spoof-3@elsewhere.example>")
+    other_domain = dataclasses.replace(FAILURE, reported_domain="other.example")
+    with engine.begin() as conn:
+        store_failure_reports(conn, [FAILURE, later, other_ip, other_domain], tenant="default", now=NOW)
+    with engine.connect() as conn:
+        sources = dmarc_failure_sources(conn, "sender.example", WINDOW_START, NOW)
+    assert [(source.source_ip, source.reports) for source in sources] == [("198.51.100.23", 2), ("203.0.113.5", 1)]
+    assert sources[0].latest_message_id == "<spoof-2@elsewhere.example>"
+    assert sources[0].latest_at == datetime(2023, 11, 14, 8, 30, tzinfo=timezone.utc)
+
+
+def test_failure_without_arrival_date_dated_at_receipt(engine):
+    undated = dataclasses.replace(FAILURE, arrival_date=None, reported_domain=None)
+    with engine.begin() as conn:
+        store_failure_reports(conn, [undated], tenant="default", now=NOW)
+    with engine.connect() as conn:
+        (source,) = dmarc_failure_sources(conn, "sender.example", WINDOW_START, NOW)
+    # Without Reported-Domain the domain comes from the original From header.
+    assert source.latest_at == NOW
+
+
+def test_report_dmarc_command_failure_sources(tmp_path):
+    store_url = "sqlite:///%s" % (tmp_path / "store.db")
+    engine = open_engine(store_url)
+    with engine.begin() as conn:
+        store_failure_reports(conn, [FAILURE], tenant="default", now=NOW)
+    engine.dispose()
+
+    runner = CliRunner()
+    arguments = ["dmarc", "--store", store_url, "--domain", "sender.example", "--days", "100000"]
+    text = runner.invoke(report_command, arguments)
+    lines = runner.invoke(report_command, arguments + ["--json"])
+
+    assert text.exit_code == 0, text.output
+    assert "DMARC failure reports for sender.example: 1 from 1 sources" in text.output
+    assert "<spoof-1@elsewhere.example>" in text.output
+    (row,) = [json.loads(line) for line in lines.output.splitlines()]
+    assert row["kind"] == "dmarc-failure"
+    assert row["source_ip"] == "198.51.100.23"
+    assert row["reports"] == 1
+
+
+def test_ingest_stores_failure_reports_once(engine, tmp_path):
+    path = tmp_path / "failure.eml"
+    path.write_bytes(fixture("dmarc-failure-rfc6591.eml"))
+
+    first = ingest_paths(engine, [str(path)])
+    ingest_paths(engine, [str(path)])
+
+    assert first.inputs[0].kind == "dmarc-failure"
+    assert first.inputs[0].records_handled == 1
+    assert count_rows(engine, dmarc_failure_reports) == 1

@@ -139,6 +139,32 @@ def plan_cycle(
     return plan
 
 
+def split_writes(alerts: Mapping[str, Alert], loaded: Mapping[str, Alert]) -> tuple[list[Alert], list[Alert]]:
+    """Split a plan's alerts into those to store whole and those whose only change is `last_evaluated_at`.
+
+    `loaded` contains the open alerts as read before the cycle. An alert is
+    stored whole when it is new, when it replaces the loaded alert of its
+    fingerprint, or when any other field differs from the loaded one. In a
+    steady cycle most open alerts only move their evaluation time, and
+    storing them whole would re-encode every JSON column for nothing.
+    """
+    rewrite: list[Alert] = []
+    evaluated: list[Alert] = []
+    for key, alert in alerts.items():
+        before = loaded.get(key)
+        if before is None or alert.id is None or alert.id != before.id or not same_except_evaluation(before, alert):
+            rewrite.append(alert)
+        elif alert.last_evaluated_at != before.last_evaluated_at:
+            evaluated.append(alert)
+    return rewrite, evaluated
+
+
+def same_except_evaluation(before: Alert, after: Alert) -> bool:
+    # `Alert.replace` copies the instance dict, so an unchanged field is the
+    # same object and the dict comparison takes its identity shortcut.
+    return {**after.__dict__, "last_evaluated_at": before.last_evaluated_at} == before.__dict__
+
+
 def make_router(policy: Policy):
     def router(alert: Alert) -> tuple[tuple[RouteSnapshot, ...], EscalationSnapshot | None]:
         routes = route_alert(alert.match_labels(), policy.root)

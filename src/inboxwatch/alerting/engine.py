@@ -104,8 +104,15 @@ def load_silences(conn: sa.Connection, now: datetime) -> list[Silence]:
 
 
 def store_plan(conn: sa.Connection, plan: cycle.Plan, state: cycle.CycleState, now: datetime) -> CycleResult:
-    saved_list = alert_store.save_alerts(conn, list(plan.alerts.values()))
-    saved = {alert.fingerprint: alert for alert in saved_list}
+    rewrite, evaluated = cycle.split_writes(plan.alerts, state.open_alerts)
+    saved = dict(plan.alerts)
+    saved.update((alert.fingerprint, alert) for alert in alert_store.save_alerts(conn, rewrite))
+    ids_by_time: dict[datetime, list[int]] = {}
+    for alert in evaluated:
+        assert alert.id is not None
+        ids_by_time.setdefault(alert.last_evaluated_at, []).append(alert.id)
+    for time, ids in ids_by_time.items():
+        alert_store.set_last_evaluated(conn, ids, time)
 
     def stored(alert: Alert) -> Alert:
         # New alerts got their ids just now; others keep theirs. A resolved

@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from inboxwatch.alerting.lifecycle import SEVERITY_ORDER
-from inboxwatch.alerting.routing import ALL_LABELS
 from inboxwatch.model.timewindows import TimeWindow, window_blocks
+from inboxwatch.model.alert_groups import group_key, group_labels_of
 from inboxwatch.model.alerts import Alert, AlertState, RouteSnapshot, Severity
 from inboxwatch.model.notification_log import GroupLogEntry
 
@@ -91,22 +90,6 @@ class GroupPlan:
     decision: Decision | None
     entry: GroupLogEntry | None
     record: bool
-
-
-def group_key(route: str, labels: Mapping[str, str]) -> str:
-    """Return the sha256 hex of the route name and the group labels, sorted by name."""
-    parts = [route] + ["%s=%s" % (name, labels[name]) for name in sorted(labels)]
-    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
-
-
-def group_labels_of(alert: Alert, labels: Mapping[str, str], group_by: Sequence[str]) -> dict[str, str]:
-    """Return the labels that name the alert's group; "..." takes every label and the rule, never the severity.
-
-    `labels` are the alert's `match_labels()`, computed once by the caller.
-    """
-    if ALL_LABELS in group_by:
-        return {**alert.labels, "rule": alert.rule}
-    return {name: labels.get(name, "") for name in group_by}
 
 
 def build_groups(

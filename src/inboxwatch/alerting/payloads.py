@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from inboxwatch.alerting.lifecycle import SEVERITY_ORDER
+from inboxwatch.model.alert_groups import alert_group_keys
 from inboxwatch.model.alerts import Alert
 from inboxwatch.store.alerts import notification_payload
 
@@ -64,6 +65,13 @@ def group_summary(lead: Alert, firing: int, resolved: int) -> str:
 def escalation_payload(alert: Alert, level: int, time: datetime) -> dict[str, Any]:
     """Build the payload of an escalation notification: the alert's payload with the policy and level."""
     payload = notification_payload(alert, "escalation", time)
+    groups = alert_group_keys(alert)
+    if groups:
+        # An alert on several routes is in several groups; the first route in
+        # tree order names the incident an escalation joins.
+        payload["group_key"] = groups[0].key
+        payload["group_labels"] = groups[0].labels
+        payload["route"] = groups[0].route.route
     payload["escalation_level"] = level
     payload["escalation_policy"] = alert.escalation.policy if alert.escalation is not None else None
     payload["decision_reason"] = "escalation level %d" % level

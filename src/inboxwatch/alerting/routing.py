@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from inboxwatch.model.matchers import Matcher, matches_all
+from inboxwatch.model.alert_groups import ALL_LABELS
 from inboxwatch.model.alerts import RouteSnapshot
 
 DEFAULT_GROUP_BY = ("tenant", "rule")
@@ -26,8 +27,6 @@ DEFAULT_REPEAT_INTERVAL = timedelta(hours=4)
 # Name of the root route, which takes every alert that no other route takes.
 ROOT_ROUTE = "default"
 
-# A `group_by` entry that stands for every label: each alert is its own group.
-ALL_LABELS = "..."
 
 
 @dataclasses.dataclass(frozen=True)

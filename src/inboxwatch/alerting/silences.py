@@ -26,9 +26,14 @@ class Silence:
         return self.starts_at <= now < self.ends_at
 
     def status(self, now: datetime) -> str:
-        if now < self.starts_at:
-            return "pending"
-        return "active" if now < self.ends_at else "expired"
+        return silence_status(self.starts_at, self.ends_at, now)
+
+
+def silence_status(starts_at: datetime, ends_at: datetime, now: datetime) -> str:
+    """Return `pending` before the start, `active` until before the end, then `expired`."""
+    if now < starts_at:
+        return "pending"
+    return "active" if now < ends_at else "expired"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -119,8 +119,8 @@ def classify(
     if command == "MAIL" and (
         decided_by_code or reason in ("userunknown", "hostunknown", "filtered", "syntaxerror", "undefined", "onhold")
     ):
-        # A reply to MAIL FROM is about the sender, not the recipient, and
-        # a bare code says no more than that the sender was refused.
+        # A reply to MAIL FROM is about the sender, not the recipient. A
+        # bare code adds nothing beyond the refusal of the sender.
         reason, rule_name = "rejected", "%s after MAIL" % (rule_name or "no rule")
     if command in CONNECTION_COMMANDS and reason in ("userunknown", "hostunknown", "undefined", "onhold"):
         # A server that refuses the connection or the greeting refuses the

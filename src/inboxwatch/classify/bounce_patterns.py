@@ -355,8 +355,8 @@ STATUS_REASONS = {
 }
 
 # Statements in a notice's own text that give the cause for every recipient
-# it lists, outranking the replies quoted per recipient: au/KDDI EZweb
-# notices say "The user(s) account is disabled." above a quoted
+# it lists, outranking the replies quoted per recipient. For example, au/KDDI
+# EZweb notices state "The user(s) account is disabled." above a quoted
 # "550 user unknown".
 NOTICE_RULES = (
     rule("ezweb-account-disabled", "suspend", r"the user\(s\) account is disabled",

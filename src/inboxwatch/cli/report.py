@@ -10,7 +10,7 @@ import click
 
 from inboxwatch.analysis.dmarc_sources import judge_source
 from inboxwatch.analysis.senders import KnownSenders, SenderIdentity
-from inboxwatch.cli.report_format import format_dmarc_summary, format_tls_summary
+from inboxwatch.cli.report_format import format_dmarc_summary, format_failure_sources, format_tls_summary
 from inboxwatch.cli.report_html import html_command
 from inboxwatch.cli.settings import config_option, load_settings, open_store, parse_time, store_option
 from inboxwatch.config.models import Config
@@ -18,7 +18,7 @@ from inboxwatch.errors import CheckError, InboxwatchError
 from inboxwatch.service.report_checks import run_report_checks
 from inboxwatch.service.senders import SenderDirectory
 from inboxwatch.store.report_history import tls_domain_totals, tls_failure_details, tls_policy_summaries
-from inboxwatch.store.reports import SourceSummary, dmarc_report_count, dmarc_sources
+from inboxwatch.store.reports import SourceSummary, dmarc_failure_sources, dmarc_report_count, dmarc_sources
 
 domain_option = click.option("--domain", required=True, help="The policy domain the reports are about.")
 days_option = click.option(
@@ -44,7 +44,12 @@ command.add_command(html_command)
     default=None,
     help="Look up each source's reverse DNS name. Default: [dmarc] reverse_dns (off).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per source IP (JSON Lines).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON Lines: one object per source IP of the aggregate reports (kind dmarc-aggregate), then one per source IP of the failure reports (kind dmarc-failure).",
+)
 @config_option
 @store_option
 def dmarc_command(
@@ -58,9 +63,11 @@ def dmarc_command(
 ) -> None:
     """Print, per sending IP, the mail that aggregate reports saw from DOMAIN, whether the IP is a known sender, and what to do.
 
-    Reports whose date range overlaps the last DAYS days count whole.
-    Known senders are [dmarc] known_senders and the IPs that the SPF
-    records in known_spf_includes authorise.
+    Aggregate reports whose date range overlaps the last DAYS days count
+    whole. Known senders are [dmarc] known_senders and the IPs that the SPF
+    records in known_spf_includes authorise. Then the failure reports that
+    arrived in the window are counted per sending IP, with the latest one
+    as a sample.
     """
     config = load_settings(config_path, store_url)
     if reverse_dns is not None:
@@ -72,6 +79,7 @@ def dmarc_command(
         with engine.connect() as conn:
             sources = dmarc_sources(conn, domain, start, end, tenant)
             reports = dmarc_report_count(conn, domain, start, end, tenant)
+            failures = dmarc_failure_sources(conn, domain, start, end, tenant)
     finally:
         engine.dispose()
     identities = identify_sources(config, sources)
@@ -81,6 +89,7 @@ def dmarc_command(
             identity = identities[source.source_ip]
             verdict = judge_source(source, identity)
             record = {
+                "kind": "dmarc-aggregate",
                 **dataclasses.asdict(source),
                 "pass_rate": source.pass_rate,
                 "sender": identity.label,
@@ -90,8 +99,12 @@ def dmarc_command(
                 "advice": verdict.advice,
             }
             click.echo(json.dumps(record))
+        for failure in failures:
+            click.echo(json.dumps({"kind": "dmarc-failure", **dataclasses.asdict(failure), "latest_at": failure.latest_at.isoformat()}))
         return
     for line in format_dmarc_summary(domain, start, end, reports, sources, identities, show_names=config.dmarc.reverse_dns):
+        click.echo(line)
+    for line in format_failure_sources(domain, failures):
         click.echo(line)
 
 

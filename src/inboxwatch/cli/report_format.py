@@ -8,7 +8,7 @@ from datetime import datetime
 from inboxwatch.analysis.dmarc_sources import judge_source
 from inboxwatch.analysis.senders import SenderIdentity
 from inboxwatch.store.report_history import TlsPolicySummary, TlsTotals
-from inboxwatch.store.reports import SourceSummary
+from inboxwatch.store.reports import FailureSource, SourceSummary
 
 # Maximum width of a reverse DNS name in the table; longer names end in "~".
 NAME_WIDTH = 40
@@ -80,6 +80,29 @@ def format_dmarc_summary(
                 source.rejected,
                 judge_source(source, identity).advice,
             )
+        )
+    return lines
+
+
+def format_failure_sources(domain: str, sources: list[FailureSource]) -> list[str]:
+    """Render the failure report count per source IP, each with its latest report as a sample."""
+    reports = sum(source.reports for source in sources)
+    if not sources:
+        return ["no DMARC failure reports stored for %s in this window" % domain]
+    lines = [
+        "DMARC failure reports for %s: %d from %d sources" % (domain, reports, len(sources)),
+        "%-39s %7s  %-17s  %s" % ("source ip", "reports", "latest (UTC)", "latest sample"),
+    ]
+    for source in sources:
+        sample = "from %s, envelope from %s, auth failure %s, message id %s" % (
+            source.latest_from or "-",
+            source.latest_mail_from or "-",
+            source.latest_auth_failure or "-",
+            source.latest_message_id or "-",
+        )
+        lines.append(
+            "%-39s %7d  %-17s  %s"
+            % (source.source_ip or "(none)", source.reports, source.latest_at.strftime("%Y-%m-%d %H:%M"), sample)
         )
     return lines
 

@@ -89,7 +89,7 @@ def status_command(config_path: str | None, store_url: str | None) -> None:
                     click.echo("  %s compliance: %s" % (name.split(":", 1)[1], requirements or "no requirements reported"))
         else:
             for row in scores:
-                score = "no score (too little mail seen by Validity)" if row["score"] is None else str(row["score"])
+                score = "no score in the zone" if row["score"] is None else str(row["score"])
                 click.echo("  %s  %s  at %s" % (row["ip"], score, row["checked_at"]))
 
 

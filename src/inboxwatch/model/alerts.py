@@ -154,6 +154,21 @@ class Alert:
         copy.__dict__.update(changes)
         return copy
 
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> "Alert":
+        """Build an alert from a dict holding every field, without calling `__init__`.
+
+        Loading the open alerts builds thousands per cycle, and the frozen
+        `__init__` sets each of the fields through `object.__setattr__`. As
+        for `replace`, nothing is skipped because Alert has no `__post_init__`.
+        `fields` becomes the instance dict, so the caller must not reuse it.
+        """
+        if fields.keys() != ALERT_FIELDS:
+            raise TypeError("Alert.from_fields needs exactly the fields of Alert; differing: %s" % ", ".join(sorted(fields.keys() ^ ALERT_FIELDS)))
+        alert = object.__new__(cls)
+        alert.__dict__.update(fields)
+        return alert
+
     @property
     def muted(self) -> bool:
         return bool(self.silenced_by or self.inhibited_by)

@@ -75,9 +75,6 @@ class PagerDutyChannel:
     def build_event(self, notification: Notification) -> dict[str, Any]:
         group = read_group(notification.payload, notification.reason)
         action = event_action(notification.reason, group)
-        # NOTE: acknowledgements are written as single-alert payloads without
-        # `group_key`, so their dedup_key is the alert's fingerprint and misses
-        # an incident that a group notification (keyed by group) opened.
         event: dict[str, Any] = {
             "routing_key": self._routing_key,
             "event_action": action,

@@ -42,6 +42,10 @@ SES_DIAGNOSTIC = re.compile(r"^\s*[245]\.\d{1,3}\.\d{1,3} - [^']*?[245]\d\d[- ]'
 # it (Original-Rcpt-To, rcpt-gw.example.jp).
 RCPT_MENTION = re.compile(r"(?<![-\w])RCPT(?![-\w])", re.IGNORECASE)
 SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
+# Characters of each text part read as notice text. Notices are a few KiB,
+# even with a transcript. A large text attachment (a returned log file, for
+# example) would otherwise cost minutes of pattern matching per message.
+MAX_NOTICE_PART_CHARS = 64 * 1024
 EMBEDDED_REPORT = re.compile(r"^Content-Type:\s*multipart/report", re.IGNORECASE | re.MULTILINE)
 # The first line of a message quoted in a text body: an mbox separator or a trace header.
 EMBEDDED_MESSAGE_START = re.compile(r"^(?:From \S+ +\S.*\d{4}\s*$|Return-Path:|Received:)", re.MULTILINE)
@@ -106,9 +110,9 @@ def notice_text(message: Message) -> str:
         if content_type in ("text/rfc822-headers", "message/rfc822-headers"):
             continue
         if content_type == "text/html":
-            html.append(TAG.sub(" ", part_text(part)))
+            html.append(TAG.sub(" ", part_text(part)[:MAX_NOTICE_PART_CHARS]))
         elif content_type.startswith("text/") or not message.is_multipart():
-            plain.append(part_text(part))
+            plain.append(part_text(part)[:MAX_NOTICE_PART_CHARS])
     return "\n".join(plain or html)
 
 
@@ -205,8 +209,8 @@ def classify_failure(failure: RecipientFailure, notice: str) -> Classification:
         return Classification(domain_reason, False, status, failure.recipient, "recipient-domain")
     text = remote_reply(failure.diagnostic)
     if text is not failure.diagnostic:
-        # Amazon SES: its own summary code says nothing about the remote
-        # reply, so the reply is classified with the code it carries itself.
+        # Amazon SES: its own summary code carries no information about the
+        # remote reply, so the reply is classified with its own code.
         result = classify(
             failure.smtp_code, find_enhanced_status(text), text, action=failure.action, command=failure.command
         )

@@ -37,7 +37,7 @@ HEADER_NAMES = r"(?:Return-Path|Received|Message-ID|Content-Type: message/rfc822
 HEADER_START = re.compile("^" + HEADER_NAMES, re.IGNORECASE)
 # Candidates for either line, for one search over a whole notice. The
 # border is loosened to a character class, because an optional group before
-# the phrases makes the search several times slower; `notice_body` checks
+# the phrases makes the search several times slower. `notice_body` checks
 # each candidate line with the exact patterns above.
 QUOTE_CANDIDATE = re.compile(
     r"^[ \t=*_-]*(?:%s|%s)" % (ORIGINAL_MESSAGE_PHRASES, HEADER_NAMES), re.IGNORECASE | re.MULTILINE

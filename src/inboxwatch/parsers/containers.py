@@ -16,8 +16,6 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import email.parser
-import email.policy
 import io
 import quopri
 import re
@@ -30,6 +28,7 @@ from typing import BinaryIO
 
 from inboxwatch.errors import ParseError
 from inboxwatch.parsers.gunzip import GZIP_MAGIC, GZIP_WBITS, TruncatedGzipError, gunzip_bytes
+from inboxwatch.parsers.mimesplit import walk_email
 
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
@@ -199,9 +198,8 @@ def email_parts(data: bytes, path: str) -> Iterator[tuple[str, str, bytes]]:
     A message that is not multipart yields its own body, so a report sent
     as the whole body of an email is found too.
     """
-    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
-    for number, part in enumerate(message.walk(), start=1):
-        if part.is_multipart():
+    for number, (part, leaf) in enumerate(walk_email(data, MAX_NESTING), start=1):
+        if not leaf:
             continue
         name = part.get_filename() or "part %d" % number
         part_path = "%s/%s" % (path, name) if path else name

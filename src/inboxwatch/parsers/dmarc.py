@@ -144,49 +144,79 @@ def _policy_published(element: Element | None, source: str) -> PolicyPublished:
 
 
 def _row(record: Element, number: int, source: str) -> AggregateRow:
+    # Each element's children are read once into a dict instead of one
+    # `find` per field, because records are most of a report's elements.
     row = record.find("row")
     if row is None:
         raise ParseError("missing <row> in <record> %d" % number, source=source, field="record[%d]/row" % number)
+    row_fields = _child_texts(row)
     evaluated = row.find("policy_evaluated")
-    identifiers = record.find("identifiers")
+    evaluated_fields = _child_texts(evaluated)
+    identifiers = _child_texts(record.find("identifiers"))
     auth_results = record.find("auth_results")
+    dkim_results = []
+    spf_results = []
+    if auth_results is not None:
+        for result in auth_results:
+            if result.tag == "dkim":
+                fields = _child_texts(result)
+                dkim_results.append(
+                    DkimAuthResult(
+                        domain=fields.get("domain"),
+                        selector=fields.get("selector"),
+                        result=_lower(fields.get("result")),
+                        human_result=fields.get("human_result"),
+                    )
+                )
+            elif result.tag == "spf":
+                fields = _child_texts(result)
+                spf_results.append(
+                    SpfAuthResult(
+                        domain=fields.get("domain"),
+                        scope=_lower(fields.get("scope")),
+                        result=_lower(fields.get("result")),
+                        human_result=fields.get("human_result"),
+                    )
+                )
     return AggregateRow(
-        source_ip=_text(row, "source_ip"),
-        count=_count(row, number, source),
-        disposition=_value(evaluated, "disposition"),
-        dkim=_value(evaluated, "dkim"),
-        spf=_value(evaluated, "spf"),
+        source_ip=row_fields.get("source_ip"),
+        count=_count(row_fields.get("count"), number, source),
+        disposition=_lower(evaluated_fields.get("disposition")),
+        dkim=_lower(evaluated_fields.get("dkim")),
+        spf=_lower(evaluated_fields.get("spf")),
         reasons=tuple(
             PolicyOverride(type=_value(reason, "type"), comment=_text(reason, "comment"))
             for reason in (evaluated.findall("reason") if evaluated is not None else [])
         ),
-        header_from=_text(identifiers, "header_from"),
-        envelope_from=_text(identifiers, "envelope_from"),
-        envelope_to=_text(identifiers, "envelope_to"),
-        dkim_results=tuple(
-            DkimAuthResult(
-                domain=_text(result, "domain"),
-                selector=_text(result, "selector"),
-                result=_value(result, "result"),
-                human_result=_text(result, "human_result"),
-            )
-            for result in (auth_results.findall("dkim") if auth_results is not None else [])
-        ),
-        spf_results=tuple(
-            SpfAuthResult(
-                domain=_text(result, "domain"),
-                scope=_value(result, "scope"),
-                result=_value(result, "result"),
-                human_result=_text(result, "human_result"),
-            )
-            for result in (auth_results.findall("spf") if auth_results is not None else [])
-        ),
+        header_from=identifiers.get("header_from"),
+        envelope_from=identifiers.get("envelope_from"),
+        envelope_to=identifiers.get("envelope_to"),
+        dkim_results=tuple(dkim_results),
+        spf_results=tuple(spf_results),
     )
 
 
-def _count(row: Element, number: int, source: str) -> int:
+def _child_texts(parent: Element | None) -> dict[str, str | None]:
+    """Map each child tag of `parent` to the stripped text of its first child of that tag, None when empty.
+
+    Reading `fields.get(name)` gives what `_text(parent, name)` returns.
+    """
+    fields: dict[str, str | None] = {}
+    if parent is None:
+        return fields
+    for child in parent:
+        if child.tag not in fields:
+            text = child.text
+            fields[child.tag] = (text.strip() or None) if text is not None else None
+    return fields
+
+
+def _lower(text: str | None) -> str | None:
+    return text.lower() if text is not None else None
+
+
+def _count(text: str | None, number: int, source: str) -> int:
     field = "record[%d]/row/count" % number
-    text = _text(row, "count")
     if text is None:
         raise ParseError("missing <count> in <record> %d" % number, source=source, field=field)
     digits = WHITESPACE.sub("", text)

@@ -370,7 +370,7 @@ def sniff(head: bytes, name: str) -> int:
     fail2ban reads them) score lower, because other programs share that
     timestamp form.
     """
-    text = head.decode("utf-8", errors="replace")
+    text = first_lines(head, SNIFF_LINES).decode("utf-8", errors="replace")
     message_lines = tagged_lines = stamped_lines = 0
     for line in text.splitlines()[:SNIFF_LINES]:
         if "exim" in line and EXIM_TAG.search(line):
@@ -388,6 +388,16 @@ def sniff(head: bytes, name: str) -> int:
     if stamped_lines:
         return 30
     return 0
+
+
+def first_lines(head: bytes, count: int) -> bytes:
+    """Return the bytes of the first `count` lines of `head`, so that `sniff` decodes and splits only those."""
+    end = -1
+    for _ in range(count):
+        end = head.find(b"\n", end + 1)
+        if end < 0:
+            return head
+    return head[: end + 1]
 
 
 PARSER = ParserSpec(

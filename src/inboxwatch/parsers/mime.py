@@ -41,6 +41,8 @@ CHARSET_ALIASES = {
 
 JAPANESE_CODECS = ("iso2022_jp_ext", "euc_jp", "cp932")
 
+# The boundary parameter of a Content-Type field, quoted or not (RFC 2046 section 5.1.1).
+BOUNDARY_PARAMETER = re.compile(rb"boundary=[ \t]*\"?([^\"\s;]+)", re.IGNORECASE)
 ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]")
 
 
@@ -50,10 +52,26 @@ def parse_message(data: bytes) -> Message:
     Multipart bodies whose boundary the parser could not see are repaired
     in place (see `repair_multipart`).
     """
-    data = data.lstrip(b"\r\n")
+    data = unindent_delimiters(data.lstrip(b"\r\n"))
     message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
     repair_tree(message)
     return message
+
+
+def unindent_delimiters(data: bytes) -> bytes:
+    """Move MIME delimiter lines that some MTAs indent back to the start of their line.
+
+    RFC 2046 section 5.1.1 requires a delimiter at the start of a line, so
+    the parser would take an indented one for body text and lose the parts
+    behind it (old Sendmail DSNs indent the delimiter before the
+    delivery-status part).
+    """
+    if b"\n --" not in data and b"\n\t--" not in data:
+        return data
+    for boundary in set(BOUNDARY_PARAMETER.findall(data)):
+        indented = re.compile(rb"\n[ \t]+(--" + re.escape(boundary) + rb")")
+        data = indented.sub(rb"\n\1", data)
+    return data
 
 
 def repair_tree(message: Message) -> None:

@@ -257,6 +257,9 @@ def resolve_pending(parser: PostfixLogParser, block: str, position: int, number:
 
 def sniff(head: bytes, name: str) -> int:
     """Score how much the first lines look like Postfix syslog lines ("postfix/qmgr[123]: ...")."""
+    if b"postfix" not in head:
+        # No line can have a "postfix..." program name, so skip the per-line work.
+        return 0
     text = head.decode("utf-8", errors="replace")
     prefixed = postfix_lines = 0
     for line in text.splitlines()[:SNIFF_LINES]:

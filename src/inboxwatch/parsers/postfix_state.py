@@ -273,7 +273,8 @@ class PostfixLogParser:
 
         current = self.lifecycle(queue_id)
         time = self.times.read(parts.timestamp)
-        current.instance = parts.instance
+        # "postfix-out1/submission" runs a service of instance "postfix-out1".
+        current.instance = parts.instance.split("/", 1)[0]
         items: list[Any] = []
         if event_type is EventType.DEFERRED:
             current.deferred[status.recipient] = status

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from functools import cache
 
 from inboxwatch.parsers.base import ParserSpec
+
+log = logging.getLogger(__name__)
 
 # Modules that define a `PARSER`. Order breaks ties in detection.
 PARSER_MODULES = (
@@ -27,6 +30,10 @@ PARSER_MODULES = (
     "inboxwatch.parsers.snds_status",
     "inboxwatch.parsers.postmaster",
 )
+
+# Kinds whose `sniff` has raised in this process. Only the first failure of
+# each is logged, because detection runs on every file of a folder.
+_failed_sniffs: set[str] = set()
 
 
 @cache
@@ -53,11 +60,25 @@ def get_parser(kind: str) -> ParserSpec:
 
 
 def detect(head: bytes, name: str = "") -> ParserSpec | None:
-    """Return the parser most confident about `head`, or None when none is."""
+    """Return the parser most confident about `head`, or None when none is.
+
+    A `sniff` that raises counts as a score of 0, so a bug in one parser
+    cannot stop the others from recognising their formats.
+    """
     best: ParserSpec | None = None
     best_score = 0
     for spec in all_parsers():
-        score = spec.sniff(head, name)
+        try:
+            score = spec.sniff(head, name)
+        except Exception:
+            if spec.kind not in _failed_sniffs:
+                _failed_sniffs.add(spec.kind)
+                log.debug(
+                    "format detection: the %s parser's sniff failed and counts as a score of 0. Its later failures are not logged.",
+                    spec.kind,
+                    exc_info=True,
+                )
+            continue
         if score > best_score:
             best, best_score = spec, score
     return best

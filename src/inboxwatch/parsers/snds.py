@@ -57,7 +57,11 @@ def sniff(head: bytes, name: str) -> int:
 
 def first_row(head: bytes) -> list[str]:
     line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip("\r\n\ufeff")
-    return next(csv.reader([line]), [])
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        # A lone carriage return inside the line, common in gzip and zip data, is invalid CSV.
+        return []
 
 
 def is_ip(text: str) -> bool:

@@ -60,7 +60,7 @@ def parse_xml(data: bytes, root: str, source: str) -> XmlDocument:
     """
     try:
         element = _fromstring(data)
-        return _document(element, [])
+        return _document(element, [], _may_have_namespaces(data))
     except defusedxml.DefusedXmlException as exc:
         raise ParseError(
             "unsafe XML rejected: %s; reports must not declare entities or load external resources" % exc,
@@ -77,7 +77,7 @@ def parse_xml(data: bytes, root: str, source: str) -> XmlDocument:
     except ElementTree.ParseError:
         raise ParseError("invalid XML: %s" % first_error, source=source) from None
     warnings.insert(0, "malformed XML (%s) was repaired" % first_error)
-    return _document(element, warnings)
+    return _document(element, warnings, _may_have_namespaces(data))
 
 
 def _fromstring(data: bytes | str) -> ElementTree.Element:
@@ -135,10 +135,24 @@ def _cut_to_root(text: str, root: str, source: str, first_error: str, warnings: 
     return text[start:end]
 
 
-def _document(element: ElementTree.Element, warnings: list[str]) -> XmlDocument:
+def _may_have_namespaces(data: bytes) -> bool:
+    """Return whether `data` may contain namespaced tags.
+
+    A tag gets a namespace only from an `xmlns` declaration or from the
+    predefined `xml:` prefix, so without either every tag is a plain name.
+    Bytes with a NUL byte may be UTF-16 or UTF-32, where neither would be
+    seen, so they always count as namespaced.
+    """
+    return b"xmlns" in data or b"xml:" in data or b"\x00" in data
+
+
+def _document(element: ElementTree.Element, warnings: list[str], namespaced: bool = True) -> XmlDocument:
     """Wrap `element` after replacing each `{namespace}name` tag by its local name,
-    since reporters mix namespaces freely."""
+    since reporters mix namespaces freely. `namespaced` false skips the walk
+    over the tree for a document without namespaces."""
     namespace = element.tag[1:].split("}", 1)[0] if element.tag.startswith("{") else None
+    if not namespaced:
+        return XmlDocument(element, namespace, warnings)
     for node in element.iter():
         if isinstance(node.tag, str) and node.tag.startswith("{"):
             node.tag = node.tag.rsplit("}", 1)[1]

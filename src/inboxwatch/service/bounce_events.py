@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import ipaddress
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
@@ -100,11 +101,19 @@ def complaint_event(record: ComplaintRecord, context: RecordContext) -> Delivery
         recipient=email.utils.parseaddr(record.original_rcpt_to or "")[1] or None,
         sender=email.utils.parseaddr(record.original_mail_from or "")[1] or None,
         message_id=message_id,
-        sending_ip=record.source_ip,
+        sending_ip=valid_ip(record.source_ip),
         tenant=record.tenant,
         campaign=record.campaign,
         extra={"feedback_type": record.feedback_type, "user_agent": record.user_agent},
     )
+
+
+def valid_ip(value: str | None) -> str | None:
+    """Return `value` when it is an IP address; reports often redact Source-IP to "x.x.x.x"."""
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
 
 
 def recipient_keys(event: DeliveryEvent) -> list[tuple[str, str]]:
@@ -131,7 +140,12 @@ def bounce_details(event: DeliveryEvent) -> dict:
 
 
 def store_bounce_batch(conn: sa.Connection, records: Sequence[BounceRecord], context: RecordContext) -> None:
-    """Store bounce records as events, adding details to bounces already stored instead of counting them twice."""
+    """Store bounce records as events, adding details to bounces already stored instead of counting them twice.
+
+    NOTE: only a bounce stored before its bounce message is found. A log
+    ingested after the bounce message adds its own `bounced` event, because
+    `store_events` does not look for bounce messages.
+    """
     options = EnrichOptions(tenant=context.tenant)
     events = [enrich(event, options) for record in records if (event := bounce_event(record, context)) is not None]
     bounced = [event for event in events if event.type is EventType.BOUNCED and event.message_id]

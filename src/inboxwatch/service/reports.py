@@ -1,4 +1,4 @@
-"""Ingest handlers that store DMARC aggregate and SMTP TLS reports."""
+"""Ingest handlers that store DMARC aggregate, DMARC failure and SMTP TLS reports."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from inboxwatch.model.reports import AggregateReport, TlsReport
+from inboxwatch.model.reports import AggregateReport, FailureReport, TlsReport
 from inboxwatch.service.records import RecordContext
-from inboxwatch.store.reports import store_aggregate_reports, store_tls_reports
+from inboxwatch.store.reports import store_aggregate_reports, store_failure_reports, store_tls_reports
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,11 @@ def store_aggregate_batch(conn: sa.Connection, reports: Sequence[AggregateReport
     log.info("%s: %d DMARC aggregate reports stored, %d already stored", context.source, counts.stored, counts.duplicates)
 
 
+def store_failure_batch(conn: sa.Connection, reports: Sequence[FailureReport], context: RecordContext) -> None:
+    counts = store_failure_reports(conn, reports, tenant=context.tenant, ingest_id=context.ingest_id, now=context.now)
+    log.info("%s: %d DMARC failure reports stored, %d already stored", context.source, counts.stored, counts.duplicates)
+
+
 def store_tls_batch(conn: sa.Connection, reports: Sequence[TlsReport], context: RecordContext) -> None:
     counts = store_tls_reports(conn, reports, tenant=context.tenant, ingest_id=context.ingest_id, now=context.now)
     log.info("%s: %d SMTP TLS reports stored, %d already stored", context.source, counts.stored, counts.duplicates)
@@ -26,5 +31,6 @@ def store_tls_batch(conn: sa.Connection, reports: Sequence[TlsReport], context: 
 
 RECORD_HANDLERS = {
     AggregateReport: store_aggregate_batch,
+    FailureReport: store_failure_batch,
     TlsReport: store_tls_batch,
 }

@@ -24,13 +24,13 @@ from inboxwatch.analysis.reputation_alerts import ReputationThresholds, postmast
 from inboxwatch.config.models import Config
 from inboxwatch.config.reputation import PostmasterSettings
 from inboxwatch.dnscheck.resolver import Resolver, parse_nameserver
+from inboxwatch.dnscheck.senderscore import lookup_sender_score
 from inboxwatch.errors import ConfigError, FeedError
 from inboxwatch.model.alerts import Signal
 from inboxwatch.model.reputation import SenderScore
 from inboxwatch.notify.redaction import install_url_filter
 from inboxwatch.sources.reputation.oauth import TokenSource, load_service_account, refresh_token_grant, service_account_grant
 from inboxwatch.sources.reputation.postmaster import PostmasterClient, fetch_postmaster
-from inboxwatch.sources.reputation.senderscore import lookup_sender_score
 from inboxwatch.sources.reputation.snds import fetch_snds
 from inboxwatch.store.reputation import (
     latest_sender_scores,

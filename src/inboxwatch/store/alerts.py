@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from inboxwatch.errors import InboxwatchError
+from inboxwatch.model.alert_groups import alert_group_keys
 from inboxwatch.model.alerts import OPEN_STATES, Alert, AlertState, Severity
 from inboxwatch.store.alert_snapshots import escalation_from_json, escalation_to_json, route_from_json, route_to_json
 from inboxwatch.store.db import as_utc
@@ -116,45 +117,62 @@ def record_transition(
 def enqueue_notifications(conn: sa.Connection, alert: Alert, reason: str, time: datetime) -> int:
     """Write one outbox row per channel of `alert` for `reason` at `time`; return how many were new.
 
-    A row whose idempotency key is already stored is skipped, so replaying
-    an evaluation that was committed before writes nothing twice.
+    An alert that fired is notified once per route it fired with, to that
+    route's channels, and the payload carries the route's `group_key` and
+    `group_labels`. That way a receiver which deduplicates by group (such as
+    PagerDuty) reaches the incident the group notification opened. An alert
+    without routes goes to `alert.channels` with no group key. A row whose
+    idempotency key is already stored is skipped, so replaying an
+    evaluation that was committed before writes nothing twice.
     """
     if alert.id is None:
         raise ValueError("enqueue_notifications got an unsaved alert: call save_alert first")
     payload = notification_payload(alert, reason, time)
+    targets: list[tuple[str | None, tuple[str, ...], dict[str, Any]]] = []
+    for group in alert_group_keys(alert):
+        group_payload = {**payload, "group_key": group.key, "group_labels": group.labels, "route": group.route.route}
+        targets.append((group.key, group.route.channels, group_payload))
+    if not targets:
+        targets.append((None, alert.channels, payload))
+
     written = 0
-    for channel in alert.channels:
-        key = idempotency_key(alert.id, reason, time, channel)
-        exists = conn.execute(sa.select(outbox.c.id).where(outbox.c.idempotency_key == key)).first()
-        if exists is not None:
-            continue
-        conn.execute(
-            outbox.insert().values(
-                alert_id=alert.id,
-                channel=channel,
-                reason=reason,
-                payload=payload,
-                idempotency_key=key,
-                status=PENDING,
-                created_at=as_utc(time),
-                next_attempt_at=as_utc(time),
-                attempts=0,
+    for key_of_group, channels, target_payload in targets:
+        for channel in channels:
+            key = idempotency_key(alert.id, reason, time, channel, key_of_group)
+            exists = conn.execute(sa.select(outbox.c.id).where(outbox.c.idempotency_key == key)).first()
+            if exists is not None:
+                continue
+            conn.execute(
+                outbox.insert().values(
+                    alert_id=alert.id,
+                    channel=channel,
+                    reason=reason,
+                    payload=target_payload,
+                    idempotency_key=key,
+                    status=PENDING,
+                    created_at=as_utc(time),
+                    next_attempt_at=as_utc(time),
+                    attempts=0,
+                )
             )
-        )
-        written += 1
-    if not alert.channels:
+            written += 1
+    if not any(channels for _key, channels, _payload in targets):
         log.info("alert %s has no channels to notify of %s: no channel is configured", alert.id, reason)
     return written
 
 
-def idempotency_key(alert_id: int, reason: str, time: datetime, channel: str) -> str:
-    """Return sha256 hex of alert id, reason, transition time and channel.
+def idempotency_key(alert_id: int, reason: str, time: datetime, channel: str, group_key: str | None = None) -> str:
+    """Return sha256 hex of alert id, reason, transition time, channel and, when given, group key.
 
     The channel is part of the key because `outbox.idempotency_key` is
-    unique per row and one notification has one row per channel.
+    unique per row and one notification has one row per channel. The group
+    key is added because a channel on two routes gets one row per group.
+    Without a group key the key is what it was before group keys existed.
     """
-    text = "\0".join((str(alert_id), reason, as_utc(time).isoformat(), channel))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    parts = [str(alert_id), reason, as_utc(time).isoformat(), channel]
+    if group_key is not None:
+        parts.append(group_key)
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
 
 
 def notification_payload(alert: Alert, reason: str, time: datetime) -> dict[str, Any]:
@@ -314,42 +332,51 @@ def alert_values(alert: Alert) -> dict[str, Any]:
     }
 
 
+SEVERITY_BY_VALUE = {severity.value: severity for severity in Severity}
+STATE_BY_VALUE = {state.value: state for state in AlertState}
+
+
 def alert_from_row(row: Mapping[str, Any]) -> Alert:
-    annotations = dict(row["annotations"] or {})
+    """Build an Alert from an `alerts` row; unknown severity or state values raise KeyError."""
+    annotations = row["annotations"] or {}
     figures = row["value"] or {}
     repeat_seconds = annotations.get(REPEAT_KEY)
-    return Alert(
-        id=row["id"],
-        fingerprint=row["fingerprint"],
-        rule=row["rule"],
-        tenant=row["tenant"],
-        labels=dict(row["labels"] or {}),
-        severity=Severity(row["severity"]),
-        state=AlertState(row["state"]),
-        pending_since=as_utc(row["pending_since"]),
-        last_evaluated_at=as_utc(row["last_evaluated_at"]),
-        value=figures.get("value"),
-        threshold=figures.get("threshold"),
-        denominator=figures.get("denominator"),
-        summary=annotations.get(SUMMARY_KEY, ""),
-        annotations={key: value for key, value in annotations.items() if key not in OWN_KEYS},
-        fired_at=utc_or_none(row["fired_at"]),
-        resolved_at=utc_or_none(row["resolved_at"]),
-        acknowledged_at=utc_or_none(row["acknowledged_at"]),
-        acknowledged_by=row["acknowledged_by"],
-        ack_note=row["ack_note"],
-        last_notified_at=utc_or_none(row["last_notified_at"]),
-        channels=tuple(annotations.get(CHANNELS_KEY) or ()),
-        repeat_interval=timedelta(seconds=repeat_seconds) if repeat_seconds is not None else None,
-        routes=tuple(annotations.get(ROUTES_KEY) or ()),
-        route_snapshots=tuple(route_from_json(item) for item in annotations.get(ROUTE_SNAPSHOTS_KEY) or ()),
-        clear_since=from_iso(annotations.get(CLEAR_SINCE_KEY)),
-        state_changes=tuple(from_iso(item) for item in annotations.get(STATE_CHANGES_KEY) or ()),
-        flapping=bool(annotations.get(FLAPPING_KEY)),
-        silenced_by=tuple(annotations.get(SILENCED_KEY) or ()),
-        inhibited_by=tuple(annotations.get(INHIBITED_KEY) or ()),
-        escalation=escalation_from_json(annotations.get(ESCALATION_KEY)),
-        escalation_level=int(annotations.get(ESCALATION_LEVEL_KEY) or 0),
+    snapshots = annotations.get(ROUTE_SNAPSHOTS_KEY)
+    state_changes = annotations.get(STATE_CHANGES_KEY)
+    return Alert.from_fields(
+        {
+            "id": row["id"],
+            "fingerprint": row["fingerprint"],
+            "rule": row["rule"],
+            "tenant": row["tenant"],
+            "labels": row["labels"] or {},
+            "severity": SEVERITY_BY_VALUE[row["severity"]],
+            "state": STATE_BY_VALUE[row["state"]],
+            "pending_since": as_utc(row["pending_since"]),
+            "last_evaluated_at": as_utc(row["last_evaluated_at"]),
+            "value": figures.get("value"),
+            "threshold": figures.get("threshold"),
+            "denominator": figures.get("denominator"),
+            "summary": annotations.get(SUMMARY_KEY, ""),
+            "annotations": {key: value for key, value in annotations.items() if key not in OWN_KEYS},
+            "fired_at": utc_or_none(row["fired_at"]),
+            "resolved_at": utc_or_none(row["resolved_at"]),
+            "acknowledged_at": utc_or_none(row["acknowledged_at"]),
+            "acknowledged_by": row["acknowledged_by"],
+            "ack_note": row["ack_note"],
+            "last_notified_at": utc_or_none(row["last_notified_at"]),
+            "channels": tuple(annotations.get(CHANNELS_KEY) or ()),
+            "repeat_interval": timedelta(seconds=repeat_seconds) if repeat_seconds is not None else None,
+            "routes": tuple(annotations.get(ROUTES_KEY) or ()),
+            "route_snapshots": tuple(route_from_json(item) for item in snapshots) if snapshots else (),
+            "clear_since": from_iso(annotations.get(CLEAR_SINCE_KEY)),
+            "state_changes": tuple(from_iso(item) for item in state_changes) if state_changes else (),
+            "flapping": bool(annotations.get(FLAPPING_KEY)),
+            "silenced_by": tuple(annotations.get(SILENCED_KEY) or ()),
+            "inhibited_by": tuple(annotations.get(INHIBITED_KEY) or ()),
+            "escalation": escalation_from_json(annotations.get(ESCALATION_KEY)),
+            "escalation_level": int(annotations.get(ESCALATION_LEVEL_KEY) or 0),
+        }
     )
 
 
@@ -384,6 +411,19 @@ def save_alerts(conn: sa.Connection, alerts: Sequence[Alert]) -> list[Alert]:
 
     new_ids = iter(ids)
     return [alert.replace(id=next(new_ids)) if alert.id is None else alert for alert in alerts]
+
+
+def set_last_evaluated(conn: sa.Connection, alert_ids: Sequence[int], time: datetime) -> None:
+    """Set `last_evaluated_at` of the alerts with `alert_ids` to `time`, without rewriting anything else.
+
+    An evaluation moves this time on every open alert that got a signal,
+    while their other fields usually stay the same, so this one narrow
+    UPDATE per chunk of ids spares re-encoding their JSON columns.
+    """
+    unique = sorted(set(alert_ids))
+    statement = alerts_table.update().values(last_evaluated_at=as_utc(time))
+    for start in range(0, len(unique), IN_CHUNK):
+        conn.execute(statement.where(alerts_table.c.id.in_(unique[start : start + IN_CHUNK])))
 
 
 def record_transitions(conn: sa.Connection, entries: Sequence[dict[str, Any]]) -> None:

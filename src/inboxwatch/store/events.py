@@ -54,8 +54,9 @@ EVENT_INSERT = BulkInsert(lambda dialect: events_table.insert(), EVENT_COLUMNS)
 class ConcurrentInsertError(StoreError):
     """Another writer stored some of a batch's events after the key look-up.
 
-    The transaction is unusable: roll it back, then store the batch again
-    with `skip_conflicts=True`, which skips what the other writer stored.
+    The transaction can no longer be used. Roll it back, then store the
+    batch again with `skip_conflicts=True`, which skips what the other
+    writer stored.
     """
 
 
@@ -103,8 +104,9 @@ def store_events(
     recipient: "full" the address, "domain" only its domain, "none" neither.
 
     Raises ConcurrentInsertError when another writer stored one of the
-    events between the key look-up and the insert; `skip_conflicts=True`
-    never raises it but inserts more slowly (see `insert_new_events`).
+    events between the key look-up and the insert. With `skip_conflicts`
+    it skips those events instead, but inserts more slowly (see
+    `insert_new_events`).
     """
     if recipient_retention not in RECIPIENT_RETENTION:
         raise ValueError(

@@ -1,23 +1,26 @@
-"""Storing DMARC aggregate and SMTP TLS reports, and the per-source DMARC summary.
+"""Storing DMARC aggregate, DMARC failure and SMTP TLS reports, and the per-source DMARC summaries.
 
-A report is identified by its reporter (organization name and contact
-address) and the report id that reporter gave it, so storing the same report
-again changes nothing.
+An aggregate or TLS report is identified by its reporter (organization name
+and contact address) and the report id that reporter gave it. A failure
+report has no report id and is identified by the failing message instead
+(`failure_report_key`). Either way, storing the same report again changes
+nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from inboxwatch.model.reports import AggregateReport, ReportTotals, TlsReport
+from inboxwatch.model.reports import AggregateReport, FailureReport, ReportTotals, TlsReport
 from inboxwatch.store.db import as_utc
 from inboxwatch.store.events import dialect_insert
-from inboxwatch.store.schema import dmarc_records, dmarc_reports, tls_policies, tls_reports
+from inboxwatch.store.schema import dmarc_failure_reports, dmarc_records, dmarc_reports, tls_policies, tls_reports
 
 
 @dataclasses.dataclass
@@ -35,6 +38,34 @@ def aggregate_report_key(report: AggregateReport) -> str:
 
 def tls_report_key(report: TlsReport) -> str:
     return _key("tlsrpt", report.organization, None, report.report_id)
+
+
+def failure_report_key(report: FailureReport) -> str:
+    """Return the deduplication key of a failure report.
+
+    The key covers the reported domain, source IP, arrival date, original
+    Message-ID and the original envelope and header From, because together
+    they identify one failing message as the receiver saw it. Domains and
+    addresses are compared case-insensitively; the arrival date as written.
+    """
+    parts = (
+        "dmarc-failure",
+        failure_report_domain(report),
+        (report.source_ip or "").strip(),
+        (report.arrival_date or "").strip(),
+        (report.original_message_id or "").strip(),
+        (report.original_mail_from or "").strip().lower(),
+        (report.original_from or "").strip().lower(),
+    )
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+def failure_report_domain(report: FailureReport) -> str:
+    """Return the lower-cased Reported-Domain, or the domain of the original From when the reporter left it out."""
+    if report.reported_domain:
+        return report.reported_domain.strip().lower()
+    _, address = email.utils.parseaddr(report.original_from or "")
+    return address.rpartition("@")[2].strip().lower()
 
 
 def _key(kind: str, organization: str | None, email: str | None, report_id: str) -> str:
@@ -86,6 +117,25 @@ def store_tls_reports(
     return counts
 
 
+def store_failure_reports(
+    conn: sa.Connection,
+    reports: Iterable[FailureReport],
+    *,
+    tenant: str,
+    ingest_id: int | None = None,
+    now: datetime | None = None,
+) -> ReportCounts:
+    """Insert failure reports not stored yet, in the caller's transaction."""
+    received_at = as_utc(now or datetime.now(timezone.utc))
+    counts = ReportCounts()
+    for report in reports:
+        if _insert_once(conn, dmarc_failure_reports, _failure_values(report, tenant, ingest_id, received_at)) is None:
+            counts.duplicates += 1
+        else:
+            counts.stored += 1
+    return counts
+
+
 def _insert_once(conn: sa.Connection, table: sa.Table, values: dict) -> int | None:
     """Insert `values` unless its report_key is stored; return the new primary key, or None."""
     statement = (
@@ -113,6 +163,36 @@ def _aggregate_values(report: AggregateReport, tenant: str, ingest_id: int | Non
         "received_at": as_utc(received_at),
         "ingest_id": ingest_id,
     }
+
+
+def _failure_values(report: FailureReport, tenant: str, ingest_id: int | None, received_at: datetime) -> dict:
+    return {
+        "report_key": failure_report_key(report),
+        "tenant": tenant,
+        "reported_domain": failure_report_domain(report),
+        "source_ip": (report.source_ip or "").strip(),
+        "arrival_date": report.arrival_date,
+        "arrived_at": _arrival_time(report.arrival_date) or received_at,
+        "original_message_id": report.original_message_id,
+        "original_mail_from": report.original_mail_from,
+        "original_from": report.original_from,
+        "original_subject": report.original_subject,
+        "auth_failure": report.auth_failure,
+        "delivery_result": report.delivery_result,
+        "report": report.to_json(),
+        "received_at": received_at,
+        "ingest_id": ingest_id,
+    }
+
+
+def _arrival_time(arrival_date: str | None) -> datetime | None:
+    """Read an RFC 5322 date-time, as Arrival-Date is written (RFC 5965 section 3.2); None when it cannot be read."""
+    if not arrival_date:
+        return None
+    try:
+        return as_utc(email.utils.parsedate_to_datetime(arrival_date))
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _record_values(report_pk: int, row) -> dict:
@@ -276,3 +356,62 @@ def dmarc_report_totals(
         )
         for row in conn.execute(query)
     ]
+
+
+@dataclasses.dataclass(frozen=True)
+class FailureSource:
+    """The stored failure reports for one sending IP and one domain, with the most recent one as a sample."""
+
+    source_ip: str
+    reports: int
+    latest_at: datetime
+    latest_from: str | None
+    latest_mail_from: str | None
+    latest_message_id: str | None
+    latest_subject: str | None
+    latest_auth_failure: str | None
+
+
+def dmarc_failure_sources(
+    conn: sa.Connection, domain: str, start: datetime, end: datetime, tenant: str | None = None
+) -> list[FailureSource]:
+    """Count, per source IP, the stored failure reports for `domain` that arrived in [start, end].
+
+    Each source carries its latest report (by arrival time, then by storage
+    order) as a sample. Sources are sorted by report count, largest first.
+    """
+    table = dmarc_failure_reports
+    conditions = [
+        table.c.reported_domain == domain.lower(),
+        table.c.arrived_at >= as_utc(start),
+        table.c.arrived_at <= as_utc(end),
+    ]
+    if tenant is not None:
+        conditions.append(table.c.tenant == tenant)
+    ranked = (
+        sa.select(
+            table,
+            sa.func.count().over(partition_by=table.c.source_ip).label("reports"),
+            sa.func.row_number()
+            .over(partition_by=table.c.source_ip, order_by=(table.c.arrived_at.desc(), table.c.id.desc()))
+            .label("rank"),
+        )
+        .where(*conditions)
+        .subquery()
+    )
+    rows = conn.execute(sa.select(ranked).where(ranked.c.rank == 1))
+    sources = [
+        FailureSource(
+            source_ip=row.source_ip,
+            reports=int(row.reports),
+            latest_at=as_utc(row.arrived_at),
+            latest_from=row.original_from,
+            latest_mail_from=row.original_mail_from,
+            latest_message_id=row.original_message_id,
+            latest_subject=row.original_subject,
+            latest_auth_failure=row.auth_failure,
+        )
+        for row in rows
+    ]
+    sources.sort(key=lambda source: (-source.reports, source.source_ip))
+    return sources

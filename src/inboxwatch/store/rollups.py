@@ -48,7 +48,8 @@ def rollup_increments(facts: Iterable[RollupFacts]) -> list[tuple]:
     """Sum events into one row per minute and dimensions, in ROLLUP_COLUMNS order.
 
     Rows come sorted by their unique key, so concurrent writers on PostgreSQL
-    lock shared rollup rows in the same order and cannot deadlock each other.
+    lock the rollup rows they share in the same order, which rules out
+    deadlocks between their rollup upserts.
     """
     hard_index = COUNTER_INDEX["hard_bounced"]
     bounced = EventType.BOUNCED.value

@@ -296,6 +296,32 @@ dmarc_records = Table(
     Index(None, "dmarc_report_id"),
 )
 
+# DMARC failure reports (RFC 6591), one row per report. They carry no report
+# id, so `report_key` is the sha256 hex of the fields that identify the
+# failing message (see `store.reports.failure_report_key`). `arrived_at` is
+# the parsed Arrival-Date, or `received_at` when the report has none.
+dmarc_failure_reports = Table(
+    "dmarc_failure_reports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("report_key", String(64), nullable=False, unique=True),
+    Column("tenant", String(64), nullable=False),
+    Column("reported_domain", String(255), nullable=False),
+    Column("source_ip", String(45), nullable=False),
+    Column("arrival_date", String(255)),
+    Column("arrived_at", DateTime(timezone=True), nullable=False),
+    Column("original_message_id", Text),
+    Column("original_mail_from", Text),
+    Column("original_from", Text),
+    Column("original_subject", Text),
+    Column("auth_failure", String(64)),
+    Column("delivery_result", String(64)),
+    Column("report", JSON),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("ingest_id", Id, ForeignKey("ingests.id")),
+    Index(None, "reported_domain", "arrived_at"),
+)
+
 # SMTP TLS reports (RFC 8460), deduplicated like DMARC reports by the
 # organization and its report-id.
 tls_reports = Table(

@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 
 from inboxwatch.errors import FeedError
-from inboxwatch.notify.redaction import redact, url_origin
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +40,14 @@ def request_with_retries(
     """Send a request up to `attempts` times and return the first 2xx response.
 
     Retries after a timeout, a connection error, 429 or 5xx, waiting as the
-    Retry-After header asks (at most MAX_RETRY_AFTER) or 2, 4, 8... seconds.
+    Retry-After header requests (at most MAX_RETRY_AFTER) or 2, 4, 8... seconds.
     Raises `FeedError` on another 4xx at once, and after the last attempt.
     `what` names the request in messages ("SNDS data export").
     """
     secrets = [secret for secret in secrets if secret]
-    where = url_origin(url) + httpx.URL(url).path
+    parsed = httpx.URL(url)
+    # Scheme, host, port and path only: the SNDS key is in the query.
+    where = str(parsed.copy_with(query=None, fragment=None, username=None, password=None))
     error = FeedError("%s failed: no attempt made" % what)
     for attempt in range(1, attempts + 1):
         try:
@@ -74,6 +75,13 @@ def request_with_retries(
             log.warning("%s; retrying in %.0fs (attempt %d of %d)", error, wait, attempt, attempts)
             sleep(wait)
     raise error
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace each secret in `text` (error text a server may have echoed) with "[redacted]"."""
+    for secret in secrets:
+        text = text.replace(secret, "[redacted]")
+    return text
 
 
 def retry_after(response: httpx.Response) -> float | None:

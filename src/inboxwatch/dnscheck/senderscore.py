@@ -1,8 +1,8 @@
 """Validity Sender Score through its DNS zone.
 
 For 203.0.113.7 the query is A 7.113.0.203.score.senderscore.com; an answer
-of 127.0.4.N means a score of N (0 to 100), and NXDOMAIN means Validity has
-no score for the IP (too little mail seen). A failed lookup (timeout,
+of 127.0.4.N means a score of N (0 to 100), and NXDOMAIN means the zone has
+no score for the IP. A failed lookup (timeout,
 SERVFAIL, REFUSED) is unknown and raises, so it is never read as "no score".
 """
 
