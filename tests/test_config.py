@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,6 +45,42 @@ def test_starter_file_validates(tmp_path):
     assert config.tenant == "default"
     assert config.store.url == "sqlite:///%s" % (tmp_path.resolve() / "inboxwatch.db")
     assert "delivery_rate" in config.rules
+
+
+# A commented example line of the starter: "# " and then a table header or a
+# `key = value` line. Explanations never start with either.
+STARTER_EXAMPLE_LINE = re.compile(r"^# (\[.*\]|[A-Za-z0-9_.-]+ = .*)$")
+
+
+def uncomment_examples(text: str) -> str:
+    return "\n".join(line[2:] if STARTER_EXAMPLE_LINE.match(line) else line for line in text.splitlines())
+
+
+def test_starter_examples_all_validate(tmp_path):
+    config = load_config(write(tmp_path, uncomment_examples(starter_text())))
+
+    assert len(config.sources.logs) == 1
+    assert len(config.sources.folders) == 1
+    assert len(config.sources.maildirs) == 1
+    assert config.sources.imap[0].password_env == "INBOXWATCH_IMAP_PASSWORD"
+    assert sorted(config.webhooks) == ["postmark", "sendgrid", "ses"]
+    assert "gmail_deferrals" in config.rules
+    assert config.anomaly.group_by == ("provider", "sending_ip")
+    assert config.checks is not None
+    assert config.checks.dkim_selectors == ("s1",)
+    assert config.dmarc.known_spf_includes == ("_spf.google.com",)
+    assert config.tlsrpt.min_sessions == 100
+    assert config.reputation.snds is not None
+    assert config.reputation.postmaster is not None
+    assert config.reputation.senderscore is not None
+    assert "bounce_rate" in config.grades.metrics
+    assert [channel.name for channel in config.channels] == ["ops-email", "chat"]
+    assert config.route.channels == ("ops-email",)
+    assert len(config.routes) == 2
+    assert config.routes[0].routes[0].active_time_windows == ("office-hours",)
+    assert [window.name for window in config.time_windows] == ["office-hours", "nights"]
+    assert len(config.inhibit_rules) == 1
+    assert len(config.escalation_policies[0].levels) == 2
 
 
 def test_rule_override_changes_only_given_keys(tmp_path):

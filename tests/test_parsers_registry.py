@@ -43,6 +43,6 @@ def test_detect_failing_sniff_logged_once(broken_parser_first, caplog):
 
 
 def test_detect_binary_head_with_lone_carriage_return():
-    # The first "line" of compressed data often holds a lone \r.
+    # The first "line" of compressed data often contains a lone \r.
     head = b"\x00\x01,3/1/2026 8:00 AM\rmore,bytes\x9c\n" + bytes(range(256))
     assert registry.detect(head, "report.bin") is None

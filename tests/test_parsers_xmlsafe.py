@@ -32,3 +32,15 @@ def test_parse_xml_plain_document_parsed():
     assert document.namespace == "urn:ietf:params:xml:ns:dmarc-2.0"
     assert document.root.findtext("version") == "1.0"
     assert document.warnings == []
+
+
+def test_parse_xml_namespace_declared_below_root_stripped():
+    data = b'<feedback><report_metadata xmlns:x="urn:example"><x:org_name>Receiver</x:org_name></report_metadata></feedback>'
+    document = parse_xml(data, "feedback", "test")
+    assert document.namespace is None
+    assert document.root.find("report_metadata/org_name").text == "Receiver"
+
+
+def test_parse_xml_without_namespaces_tags_unchanged():
+    document = parse_xml(b"<feedback><record><row/></record></feedback>", "feedback", "test")
+    assert [element.tag for element in document.root.iter()] == ["feedback", "record", "row"]

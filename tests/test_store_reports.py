@@ -130,7 +130,7 @@ FAILURE = FailureReport(
 )
 
 
-def test_failure_key_ignores_case_of_domain_and_addresses():
+def test_failure_key_case_insensitive():
     shouted = dataclasses.replace(
         FAILURE,
         reported_domain="SENDER.EXAMPLE",
@@ -164,7 +164,7 @@ def test_failure_sources_count_and_latest_sample(engine):
     assert sources[0].latest_at == datetime(2023, 11, 14, 8, 30, tzinfo=timezone.utc)
 
 
-def test_failure_without_arrival_date_dated_at_receipt(engine):
+def test_failure_undated_uses_receipt_time(engine):
     undated = dataclasses.replace(FAILURE, arrival_date=None, reported_domain=None)
     with engine.begin() as conn:
         store_failure_reports(conn, [undated], tenant="default", now=NOW)
@@ -205,3 +205,13 @@ def test_ingest_stores_failure_reports_once(engine, tmp_path):
     assert first.inputs[0].kind == "dmarc-failure"
     assert first.inputs[0].records_handled == 1
     assert count_rows(engine, dmarc_failure_reports) == 1
+
+
+def test_store_failure_recipient_domain_only(engine):
+    report = dataclasses.replace(FAILURE, original_rcpt_to="<user@Receiver.Example>")
+    with engine.begin() as conn:
+        store_failure_reports(conn, [report], tenant="default", now=NOW, recipient_retention="domain")
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(dmarc_failure_reports.c.report)).scalar_one()
+    assert stored["original_rcpt_to"] == "receiver.example"
+    assert stored["source_ip"] == "198.51.100.23"

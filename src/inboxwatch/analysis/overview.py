@@ -76,6 +76,11 @@ def build_overview(
     Totals cover every group, largest volume first. Lines are drawn for the
     MAX_LINES largest groups, and the others are summed into one line.
     A rate is None at a step whose denominator is 0.
+
+    NOTE: every per-minute rollup row in the range is read, so the time
+    grows with the range and with the groups per minute. docs/benchmarks.md
+    ("HTTP service") has the figures, and 7d and 30d take seconds at a
+    million events a day. Coarser (hourly) rollups kept at ingest would fix it.
     """
     start, end = window_for(overview_range, now)
     series = query_series(conn, start=start, end=end, step=overview_range.step, group_by=(dimension,), tenant=tenant, where=where)

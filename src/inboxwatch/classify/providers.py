@@ -50,8 +50,8 @@ PROVIDER_DOMAINS: dict[Provider, tuple[str, ...]] = {
     Provider.RAKUTEN: ("rakuten.jp", "rakuten.co.jp", "infoseek.jp", "rakuten.com"),
 }
 
-# Distinct (recipient domain, MX host) pairs whose provider is remembered.
-# A busy sender sees a few thousand; a miss costs one suffix scan.
+# Distinct (recipient domain, MX host) pairs kept in the provider cache. A
+# miss costs one scan of the MX suffixes, so the size only bounds memory.
 DELIVERY_CACHE_SIZE = 65536
 
 # MX host suffixes of the hosted platforms, for custom domains.
@@ -130,7 +130,7 @@ def provider_for_delivery(recipient_domain: str | None, relay_host: str | None) 
 
     The recipient's own domain wins when it is a known consumer domain, and
     the MX host decides for custom domains on hosted platforms. Results are
-    cached, because ingest asks this for every event and a log repeats the
+    cached, because ingest calls this for every event and a log repeats the
     same few domains and MX hosts.
     """
     by_domain = provider_for(recipient_domain)

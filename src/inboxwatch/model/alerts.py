@@ -161,10 +161,10 @@ class Alert:
         Loading the open alerts builds thousands per cycle, and the frozen
         `__init__` sets each of the fields through `object.__setattr__`. As
         for `replace`, nothing is skipped because Alert has no `__post_init__`.
-        `fields` becomes the instance dict, so the caller must not reuse it.
         """
         if fields.keys() != ALERT_FIELDS:
-            raise TypeError("Alert.from_fields needs exactly the fields of Alert; differing: %s" % ", ".join(sorted(fields.keys() ^ ALERT_FIELDS)))
+            differing = ", ".join(sorted(fields.keys() ^ ALERT_FIELDS))
+            raise TypeError("Alert.from_fields needs exactly the fields of Alert; missing or unknown: %s" % differing)
         alert = object.__new__(cls)
         alert.__dict__.update(fields)
         return alert

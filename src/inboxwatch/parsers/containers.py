@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import io
 import quopri
 import re
@@ -46,12 +47,21 @@ MAX_ZIP_ENTRIES = 64
 # Bytes of each nested document that `peek` decompresses for detection.
 PEEK_BYTES = 16 * 1024
 
+# Emails of at most this many bytes have their parts cached, so that an
+# input this small is split once although both format detection (`peek` on
+# its first 64 KiB) and parsing (`unpack`) read its parts.
+CACHED_EMAIL_BYTES = 64 * 1024
+
 # A header field line (RFC 5322 section 2.2: printable ASCII except colon, then a colon).
 HEADER_LINE = re.compile(rb"[!-9;-~]+:")
 EMAIL_HEADER_NAMES = re.compile(
     rb"^(?:received|from|to|subject|date|message-id|mime-version|content-type|return-path|delivered-to|dkim-signature)\s*:",
     re.IGNORECASE | re.MULTILINE,
 )
+# The line end that starts a blank line. Starting with a literal "\n" lets
+# `re` skip ahead to line ends, so a search stops at the end of the header
+# block instead of running over the whole input.
+BLANK_LINE = re.compile(rb"\n\r?\n")
 
 # The local file header of a zip entry (APPNOTE.TXT section 4.3.7), up to the name.
 ZIP_LOCAL_HEADER = struct.Struct("<4sHHHHHLLLHH")
@@ -188,8 +198,27 @@ def looks_like_email(data: bytes) -> bool:
         head = head.split(b"\n", 1)[1] if b"\n" in head else b""
     if not HEADER_LINE.match(head):
         return False
-    header_block = re.split(rb"\r?\n\r?\n", head, maxsplit=1)[0]
-    return EMAIL_HEADER_NAMES.search(header_block) is not None
+    # Most emails start with one of these names, and testing the first line
+    # alone skips the slower case-insensitive search of the whole block.
+    if EMAIL_HEADER_NAMES.match(head) is not None:
+        return True
+    return EMAIL_HEADER_NAMES.search(header_block(head)) is not None
+
+
+def header_block(data: bytes) -> bytes:
+    """Return `data` up to its first blank line, or all of it when there is none.
+
+    The result equals `re.split(rb"\\r?\\n\\r?\\n", data, maxsplit=1)[0]`, which is
+    several times slower because its pattern has no literal prefix.
+    """
+    match = BLANK_LINE.search(data)
+    if match is None:
+        return data
+    end = match.start()
+    # A blank line ending in CRLF starts at the "\r" before this "\n".
+    if end > 0 and data[end - 1 : end] == b"\r":
+        end -= 1
+    return data[:end]
 
 
 def email_parts(data: bytes, path: str) -> Iterator[tuple[str, str, bytes]]:
@@ -198,12 +227,22 @@ def email_parts(data: bytes, path: str) -> Iterator[tuple[str, str, bytes]]:
     A message that is not multipart yields its own body, so a report sent
     as the whole body of an email is found too.
     """
+    leaves = _cached_email_leaves(data) if len(data) <= CACHED_EMAIL_BYTES else _email_leaves(data)
+    for name, content_type, body in leaves:
+        yield ("%s/%s" % (path, name) if path else name), content_type, body
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_email_leaves(data: bytes) -> tuple[tuple[str, str, bytes], ...]:
+    return _email_leaves(data)
+
+
+def _email_leaves(data: bytes) -> tuple[tuple[str, str, bytes], ...]:
+    leaves = []
     for number, (part, leaf) in enumerate(walk_email(data, MAX_NESTING), start=1):
-        if not leaf:
-            continue
-        name = part.get_filename() or "part %d" % number
-        part_path = "%s/%s" % (path, name) if path else name
-        yield part_path, part.get_content_type(), decode_body(part)
+        if leaf:
+            leaves.append((part.get_filename() or "part %d" % number, part.get_content_type(), decode_body(part)))
+    return tuple(leaves)
 
 
 def decode_body(part: Message) -> bytes:

@@ -153,6 +153,7 @@ def _row(record: Element, number: int, source: str) -> AggregateRow:
     evaluated = row.find("policy_evaluated")
     evaluated_fields = _child_texts(evaluated)
     identifiers = _child_texts(record.find("identifiers"))
+
     auth_results = record.find("auth_results")
     dkim_results = []
     spf_results = []
@@ -178,6 +179,7 @@ def _row(record: Element, number: int, source: str) -> AggregateRow:
                         human_result=fields.get("human_result"),
                     )
                 )
+
     return AggregateRow(
         source_ip=row_fields.get("source_ip"),
         count=_count(row_fields.get("count"), number, source),

@@ -29,6 +29,11 @@ from inboxwatch.parsers.reportkinds import SCORE_CONTAINED
 KIND = "dmarc-failure"
 
 AUTH_FAILURE_FIELD = re.compile(rb"^\s*feedback-type:\s*auth-failure\b", re.IGNORECASE | re.MULTILINE)
+# Part of every match of AUTH_FAILURE_FIELD, checked first because it is
+# much faster to rule out. CPython 3.11's re scans for a leading "-" as a
+# literal, but not for a leading letter under IGNORECASE. On the benchmark
+# machine this took 2 µs per 64 KiB head, the full pattern 60 µs.
+AUTH_FAILURE_HINT = re.compile(rb"-failure", re.IGNORECASE)
 # The start of a field block written as plain text.
 FEEDBACK_TYPE_LINE = re.compile(r"^[ \t]*Feedback-Type:", re.IGNORECASE | re.MULTILINE)
 FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*:")
@@ -38,6 +43,8 @@ ORIGINAL_MESSAGE_TYPES = frozenset({"message/rfc822", "text/rfc822-headers", "me
 
 def sniff(head: bytes, name: str) -> int:
     """Score 90 for a report carrying Feedback-Type auth-failure, above the generic ARF parser."""
+    if AUTH_FAILURE_HINT.search(head) is None:
+        return 0
     return SCORE_CONTAINED if AUTH_FAILURE_FIELD.search(head) else 0
 
 

@@ -29,6 +29,7 @@ from inboxwatch.model.events import DeliveryEvent, EventType
 from inboxwatch.model.records import Rejected
 from inboxwatch.parsers.base import ParseContext, ParserSpec, reject, text_lines
 from inboxwatch.parsers.mta import is_internal_address, make_event_id
+from inboxwatch.parsers.sniffing import head_facts
 from inboxwatch.parsers.syslog import HOST_AND_TAG, TimestampReader, split_prefix
 
 log = logging.getLogger(__name__)
@@ -370,9 +371,14 @@ def sniff(head: bytes, name: str) -> int:
     fail2ban reads them) score lower, because other programs share that
     timestamp form.
     """
+    if not head_facts(head).may_be_log:
+        return 0
     text = first_lines(head, SNIFF_LINES).decode("utf-8", errors="replace")
     message_lines = tagged_lines = stamped_lines = 0
     for line in text.splitlines()[:SNIFF_LINES]:
+        # A message line or a timestamp contains "-", a tagged line "exim": skip lines with neither cheaply.
+        if "-" not in line and "exim" not in line:
+            continue
         if "exim" in line and EXIM_TAG.search(line):
             tagged_lines += 1
         timestamp, rest = split_line(line)

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 from inboxwatch.parsers.base import ParseContext, ParserSpec
 from inboxwatch.parsers.postfix_lines import MAX_QUEUE_ID_LENGTH, PostfixLine, split_postfix_line
 from inboxwatch.parsers.postfix_state import KIND, PostfixLogParser
+from inboxwatch.parsers.sniffing import head_facts
 from inboxwatch.parsers.syslog import split_prefix
 
 __all__ = ["PARSER", "PostfixLogParser", "parse", "sniff"]
@@ -257,6 +258,8 @@ def resolve_pending(parser: PostfixLogParser, block: str, position: int, number:
 
 def sniff(head: bytes, name: str) -> int:
     """Score how much the first lines look like Postfix syslog lines ("postfix/qmgr[123]: ...")."""
+    if not head_facts(head).may_be_log:
+        return 0
     if b"postfix" not in head:
         # No line can have a "postfix..." program name, so skip the per-line work.
         return 0

@@ -10,7 +10,9 @@ from __future__ import annotations
 import functools
 import re
 
-from inboxwatch.parsers.containers import looks_like_email, peek
+from inboxwatch.parsers.containers import ZIP_MAGIC, header_block, peek
+from inboxwatch.parsers.gunzip import GZIP_MAGIC
+from inboxwatch.parsers.sniffing import head_facts
 
 DMARC_AGGREGATE = "dmarc-aggregate"
 TLSRPT = "tlsrpt"
@@ -28,12 +30,17 @@ DMARC_SUBJECT = re.compile(rb"^subject:[^\n]*report[ -]?domain", re.IGNORECASE |
 # XML part, an attachment named like a report file, or report markup in the
 # clear. Emails without any (bounces, ordinary mail) are not unpacked,
 # because parsing their MIME tree is most of the cost of detecting them.
-# The pattern is matched against the lower-cased head, which is several
-# times faster than a case-insensitive search.
-REPORT_CARRIER = re.compile(
-    rb"content-type:[ \t]*(?:application/|text/xml)|name=[ \t]*\"?[^\";\r\n]*\.(?:xml|gz|gzip|zip|json)\b"
-    rb"|<(?:[\w.-]+:)?feedback[\s>]|\"organization-name\""
+# The patterns are matched against the lower-cased head, which is several
+# times faster than a case-insensitive search. Each starts with a literal
+# that `re` skips ahead to, which a single alternation of them lacks, so
+# searching for them one by one is faster. `may_carry_report` adds report
+# markup (`FEEDBACK_ELEMENT`) and a TLS report's "organization-name" key.
+REPORT_CARRIERS = (
+    re.compile(rb"content-type:[ \t]*(?:application/|text/xml)"),
+    re.compile(rb"name=[ \t]*\"?[^\";\r\n]*\.(?:xml|gz|gzip|zip|json)\b"),
 )
+# The part of a DMARC_SUBJECT match that has a literal prefix, searched for in the lower-cased header block first.
+REPORT_DOMAIN = re.compile(rb"report[ -]?domain")
 
 # Detection scores (0 to 100, see `ParserSpec`). A report inside a container
 # or an email scores 90, above the generic email parsers, which leave
@@ -61,10 +68,16 @@ def classify_document(content: bytes, content_type: str | None = None) -> str | 
 @functools.lru_cache(maxsize=8)
 def _kinds_in_head(head: bytes) -> tuple[str | None, frozenset[str]]:
     """Return the kind of the head itself and the kinds found inside its containers."""
+    facts = head_facts(head)
+    # `classify_document` needs "<" or "{" first, and `peek` unpacks only
+    # gzip, zip and email and yields any other head unchanged, so no other
+    # head can hold a report.
+    if facts.first_byte not in (b"<", b"{") and not head.startswith((GZIP_MAGIC, ZIP_MAGIC)) and not facts.is_email:
+        return None, frozenset()
     bare = classify_document(head)
     if bare is not None:
         return bare, frozenset()
-    if not REPORT_CARRIER.search(head.lower()) and looks_like_email(head):
+    if facts.is_email and not may_carry_report(facts.lowered):
         return None, frozenset()
     contained = frozenset(
         kind for kind in (classify_document(content, content_type) for content_type, content in peek(head)) if kind
@@ -79,12 +92,27 @@ def sniff_report(head: bytes, kind: str) -> int:
         return SCORE_BARE
     if kind in contained:
         return SCORE_CONTAINED
-    if bare is not None or contained or not looks_like_email(head):
+    facts = head_facts(head)
+    if bare is not None or contained or not facts.is_email:
         return 0
-    # An email whose report attachment starts past the head: judge by its headers.
-    header_block = re.split(rb"\r?\n\r?\n", head, maxsplit=1)[0]
-    if kind == TLSRPT and (TLSRPT_HEADER.search(header_block) or TLSRPT_MEDIA_TYPE.search(head)):
-        return SCORE_CONTAINED
-    if kind == DMARC_AGGREGATE and DMARC_SUBJECT.search(header_block):
+    # An email whose report attachment starts past the head: judge by its
+    # headers. Each regex runs only when a literal part of its match is
+    # found in the lower-cased head or header block, which is much faster.
+    block = header_block(head)
+    if kind == TLSRPT:
+        if facts.lowered.find(b"tls-report-", 0, len(block)) >= 0 and TLSRPT_HEADER.search(block):
+            return SCORE_CONTAINED
+        if b"application/tlsrpt+" in facts.lowered and TLSRPT_MEDIA_TYPE.search(head):
+            return SCORE_CONTAINED
+    if kind == DMARC_AGGREGATE and REPORT_DOMAIN.search(facts.lowered, 0, len(block)) and DMARC_SUBJECT.search(block):
         return SCORE_EMAIL_HINT
     return 0
+
+
+def may_carry_report(lowered: bytes) -> bool:
+    """Return whether an email's lower-cased head shows a sign that one of its parts may be a report."""
+    if any(pattern.search(lowered) for pattern in REPORT_CARRIERS):
+        return True
+    if b"feedback" in lowered and FEEDBACK_ELEMENT.search(lowered):
+        return True
+    return b'"organization-name"' in lowered

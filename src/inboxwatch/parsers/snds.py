@@ -56,7 +56,14 @@ def sniff(head: bytes, name: str) -> int:
 
 
 def first_row(head: bytes) -> list[str]:
-    line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip("\r\n\ufeff")
+    """Return the CSV fields of the head's first line, or [] when it has no comma or is invalid CSV."""
+    end = head.find(b"\n")
+    line_bytes = head if end < 0 else head[:end]
+    if b"," not in line_bytes:
+        # Both SNDS exports have at least four columns, so a line without a
+        # comma is neither, and most inputs are ruled out before decoding.
+        return []
+    line = line_bytes.decode("utf-8", errors="replace").strip("\r\n\ufeff")
     try:
         return next(csv.reader([line]), [])
     except csv.Error:

@@ -137,7 +137,7 @@ class BatchWriter:
         )
 
     def flush(self) -> None:
-        """Write the buffered items in one transaction."""
+        """Write the buffered items in one transaction, repeated once if a concurrent writer got in the way."""
         if not self.buffered and not self.input_errors:
             return
         now = self.clock()

@@ -26,6 +26,7 @@ from inboxwatch.dnscheck.resolver import Resolver, parse_nameserver
 from inboxwatch.errors import CheckError
 from inboxwatch.service.alert_policy import alert_policy
 from inboxwatch.service.dns_checks import DnsCheckSummary, run_auth_checks, run_blocklist_checks
+from inboxwatch.service.job_leases import JobLease
 from inboxwatch.store.dns_checks import latest_check_time
 from inboxwatch.store.sending_ips import recent_sending_ips
 
@@ -168,10 +169,20 @@ class DnsCheckSchedule:
         return max(0.0, min((at - now).total_seconds() for at in upcoming))
 
 
-def run_dns_checks_loop(engine: sa.Engine, config: Config, stop: threading.Event, clock: Callable[[], datetime]) -> None:
-    """Run the DNS checks as they fall due until `stop` is set."""
+def run_dns_checks_loop(
+    engine: sa.Engine, config: Config, stop: threading.Event, clock: Callable[[], datetime], *, lease: JobLease | None = None
+) -> None:
+    """Run the DNS checks as they fall due until `stop` is set.
+
+    With a `lease`, the schedule is looked at only while this process holds
+    it. The loop looks at least every MAX_WAIT_SECONDS, so a lease TTL longer
+    than that is renewed in time.
+    """
     schedule = DnsCheckSchedule(engine, config)
     while not stop.is_set():
+        if lease is not None and not lease.acquire(clock()):
+            stop.wait(MAX_WAIT_SECONDS)
+            continue
         schedule.run_due(clock())
         try:
             wait = min(MAX_WAIT_SECONDS, schedule.seconds_until_due(clock()))

@@ -39,6 +39,7 @@ from inboxwatch.errors import CheckError
 from inboxwatch.model.alerts import Signal
 from inboxwatch.model.reports import ReportTotals
 from inboxwatch.service.alert_policy import alert_policy
+from inboxwatch.service.job_leases import JobLease
 from inboxwatch.service.senders import SenderDirectory
 from inboxwatch.store import alerts as alert_store
 from inboxwatch.store.report_history import (
@@ -204,11 +205,19 @@ def run_report_checks(
     return ReportCheckSummary(now, tuple(signals), result.outcomes, result.notifications)
 
 
-def run_report_checks_loop(engine: sa.Engine, config: Config, stop: threading.Event, clock: Callable[[], datetime]) -> None:
-    """Run the report checks every `[dmarc] check_interval` until `stop` is set; errors are logged and retried."""
+def run_report_checks_loop(
+    engine: sa.Engine, config: Config, stop: threading.Event, clock: Callable[[], datetime], *, lease: JobLease | None = None
+) -> None:
+    """Run the report checks every `[dmarc] check_interval` until `stop` is set; errors are logged and retried.
+
+    With a `lease`, a cycle runs only while this process holds it.
+    """
     directory = SenderDirectory(config.dmarc)
     interval = config.dmarc.check_interval.total_seconds()
     while not stop.is_set():
+        if lease is not None and not lease.acquire(clock()):
+            stop.wait(interval)
+            continue
         try:
             run_report_checks(engine, config, clock(), directory)
         except sa.exc.SQLAlchemyError as exc:

@@ -20,7 +20,14 @@ def store_aggregate_batch(conn: sa.Connection, reports: Sequence[AggregateReport
 
 
 def store_failure_batch(conn: sa.Connection, reports: Sequence[FailureReport], context: RecordContext) -> None:
-    counts = store_failure_reports(conn, reports, tenant=context.tenant, ingest_id=context.ingest_id, now=context.now)
+    counts = store_failure_reports(
+        conn,
+        reports,
+        tenant=context.tenant,
+        ingest_id=context.ingest_id,
+        now=context.now,
+        recipient_retention=context.recipient_retention,
+    )
     log.info("%s: %d DMARC failure reports stored, %d already stored", context.source, counts.stored, counts.duplicates)
 
 

@@ -26,6 +26,7 @@ from inboxwatch.config.reputation import PostmasterSettings
 from inboxwatch.dnscheck.resolver import Resolver, parse_nameserver
 from inboxwatch.dnscheck.senderscore import lookup_sender_score
 from inboxwatch.errors import ConfigError, FeedError
+from inboxwatch.service.job_leases import JobLease
 from inboxwatch.model.alerts import Signal
 from inboxwatch.model.reputation import SenderScore
 from inboxwatch.notify.redaction import install_url_filter
@@ -190,16 +191,22 @@ def reputation_signals(conn: sa.Connection, config: Config, at: datetime) -> lis
     return signals
 
 
-def run_reputation_loop(engine: sa.Engine, config: Config, stop: threading.Event, clock: Callable[[], datetime]) -> None:
-    """Fetch the configured feeds every `[reputation] fetch_interval` until `stop` is set; return at once when none is configured."""
+def run_reputation_loop(
+    engine: sa.Engine, config: Config, stop: threading.Event, clock: Callable[[], datetime], *, lease: JobLease | None = None
+) -> None:
+    """Fetch the configured feeds every `[reputation] fetch_interval` until `stop` is set; return at once when none is configured.
+
+    With a `lease`, feeds are fetched only while this process holds it.
+    """
     settings = config.reputation
     if settings.snds is None and settings.postmaster is None and settings.senderscore is None:
         return
     interval = settings.fetch_interval.total_seconds()
     while True:
-        try:
-            fetch_reputation(engine, config, clock())
-        except sa.exc.SQLAlchemyError as exc:
-            log.error("storing reputation feed data failed: %s; retrying at the next interval", exc)
+        if lease is None or lease.acquire(clock()):
+            try:
+                fetch_reputation(engine, config, clock())
+            except sa.exc.SQLAlchemyError as exc:
+                log.error("storing reputation feed data failed: %s; retrying at the next interval", exc)
         if stop.wait(interval):
             return

@@ -3,6 +3,10 @@
 Each worker runs in its own thread and checks one shared stop event, so a
 SIGTERM or SIGINT lets every worker write what it has buffered before the
 process exits. Everything accepted before the stop is in the database.
+
+The workers are grouped in roles (ROLES), so one process can run all of
+them or several processes can share the work. Scheduled jobs that must run
+once across processes take a job lease before each run (`job_leases`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import functools
 import logging
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -26,6 +30,7 @@ from inboxwatch.service.evaluate import catch_up, run_evaluation
 from inboxwatch.service.folders import FolderWatcher
 from inboxwatch.service.follower import LogFollower
 from inboxwatch.service.ingest import IngestOptions
+from inboxwatch.service.job_leases import JobLease, lease_ttl, new_holder_id
 from inboxwatch.service.mailbox_watchers import build_mailbox_workers
 from inboxwatch.service.report_checks import run_report_checks_loop
 from inboxwatch.service.reputation import run_reputation_loop
@@ -34,6 +39,20 @@ from inboxwatch.store.retention import apply_retention
 log = logging.getLogger(__name__)
 
 RETENTION_INTERVAL = timedelta(hours=6)
+
+# The roles `inboxwatch run --role` selects. ingest: log followers, folder
+# and mailbox watchers. evaluate: threshold, anomaly and reputation rules.
+# notify: the outbox sender. http: the API, webhooks and /metrics (started
+# by the caller as an extra worker). checks: DNS checks, DMARC and TLS
+# report checks, reputation feed fetches and the retention purge.
+ROLES = ("ingest", "evaluate", "notify", "http", "checks")
+
+# Names of the job leases; the tenant is appended to those of per-tenant jobs.
+EVALUATE_JOB = "evaluate"
+REPORT_CHECKS_JOB = "report_checks"
+DNS_CHECKS_JOB = "dns_checks"
+REPUTATION_JOB = "reputation"
+RETENTION_JOB = "retention"
 
 # A worker from a higher layer (the HTTP server), run until the stop event is set.
 Worker = Callable[[threading.Event], None]
@@ -52,7 +71,11 @@ def ingest_options(config: Config, tenant: str | None = None) -> IngestOptions:
 
 
 class Service:
-    """Runs every configured worker until `stop` is set."""
+    """Runs the configured workers of the selected `roles` until `stop` is set.
+
+    `holder` names this process in the job leases; by default it is the host
+    name, the process id and a random suffix.
+    """
 
     def __init__(
         self,
@@ -61,15 +84,59 @@ class Service:
         *,
         clock: Callable[[], datetime] = utc_now,
         extra_workers: Sequence[tuple[str, Worker]] = (),
+        roles: Collection[str] = ROLES,
+        holder: str | None = None,
     ) -> None:
+        unknown = sorted(set(roles) - set(ROLES))
+        if unknown:
+            raise ValueError("unknown role %r: expected one of %s" % (unknown[0], ", ".join(ROLES)))
         self.engine = engine
         self.config = config
         self.clock = clock
         self.extra_workers = tuple(extra_workers)
+        self.roles = frozenset(roles)
+        self.holder = holder or new_holder_id()
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.leases = self._build_leases()
+
+    def _build_leases(self) -> dict[str, JobLease]:
+        """Build the lease of each scheduled job, keyed by job name, with a TTL a little longer than its interval."""
+        tenant = self.config.tenant
+        intervals = {
+            EVALUATE_JOB: ("%s:%s" % (EVALUATE_JOB, tenant), self.config.service.evaluation_interval),
+            REPORT_CHECKS_JOB: ("%s:%s" % (REPORT_CHECKS_JOB, tenant), self.config.dmarc.check_interval),
+            REPUTATION_JOB: ("%s:%s" % (REPUTATION_JOB, tenant), self.config.reputation.fetch_interval),
+            # Retention purges every tenant's old events, so one process does it for all.
+            RETENTION_JOB: (RETENTION_JOB, RETENTION_INTERVAL),
+        }
+        checks = self.config.checks
+        if checks is not None:
+            # The DNS loop renews the lease at every look at its schedule, but one
+            # blocklist run can take minutes, so the TTL follows the shorter check interval.
+            shortest = min(checks.blocklist_interval, checks.auth_interval)
+            intervals[DNS_CHECKS_JOB] = ("%s:%s" % (DNS_CHECKS_JOB, tenant), shortest)
+        return {
+            job: JobLease(self.engine, name, self.holder, lease_ttl(interval)) for job, (name, interval) in intervals.items()
+        }
 
     def start(self) -> None:
+        if "ingest" in self.roles:
+            self._start_ingest()
+        if "checks" in self.roles:
+            self._start_checks()
+        if "evaluate" in self.roles:
+            self._spawn("evaluate", self._evaluate_loop)
+        if "notify" in self.roles:
+            self._spawn("notify", self._notify_loop)
+        for name, worker in self.extra_workers:
+            self._spawn(name, functools.partial(worker, self.stop))
+        log.info(
+            "service started: roles %s, %d workers, lease holder %s",
+            ", ".join(role for role in ROLES if role in self.roles), len(self.threads), self.holder,
+        )
+
+    def _start_ingest(self) -> None:
         # Built before any worker starts, so a missing maildir or password stops the start cleanly.
         mailbox_workers = build_mailbox_workers(
             self.engine, self.config, lambda tenant: ingest_options(self.config, tenant), stop=self.stop, clock=self.clock
@@ -88,16 +155,18 @@ class Service:
             self._spawn("watch %s" % folder.path, watcher.run)
         for name, run in mailbox_workers:
             self._spawn(name, run)
-        self._spawn("report checks", functools.partial(run_report_checks_loop, self.engine, self.config, self.stop, self.clock))
+
+    def _start_checks(self) -> None:
+        loop_arguments = (self.engine, self.config, self.stop, self.clock)
+        self._spawn(
+            "report checks", functools.partial(run_report_checks_loop, *loop_arguments, lease=self.leases[REPORT_CHECKS_JOB])
+        )
         if self.config.checks is not None:
-            self._spawn("dns checks", functools.partial(run_dns_checks_loop, self.engine, self.config, self.stop, self.clock))
-        self._spawn("reputation feeds", functools.partial(run_reputation_loop, self.engine, self.config, self.stop, self.clock))
-        self._spawn("evaluate", self._evaluate_loop)
-        self._spawn("notify", self._notify_loop)
+            self._spawn("dns checks", functools.partial(run_dns_checks_loop, *loop_arguments, lease=self.leases[DNS_CHECKS_JOB]))
+        self._spawn(
+            "reputation feeds", functools.partial(run_reputation_loop, *loop_arguments, lease=self.leases[REPUTATION_JOB])
+        )
         self._spawn("retention", self._retention_loop)
-        for name, worker in self.extra_workers:
-            self._spawn(name, functools.partial(worker, self.stop))
-        log.info("service started: %d workers", len(self.threads))
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         def guarded() -> None:
@@ -114,15 +183,32 @@ class Service:
 
     def _evaluate_loop(self) -> None:
         interval = self.config.service.evaluation_interval.total_seconds()
-        try:
-            catch_up(self.engine, self.config, self.clock())
-        except sa.exc.SQLAlchemyError as exc:
-            log.error("catching up on missed evaluations failed: %s", exc)
+        self.evaluate_once(self.clock())
         while not self.stop.wait(interval):
+            self.evaluate_once(self.clock())
+
+    def evaluate_once(self, now: datetime) -> bool:
+        """Evaluate the rules at `now` if this process holds the evaluation lease; return whether it did.
+
+        A process that has just taken the lease, at start or from a holder
+        that stopped, first replays the intervals missed since the last
+        stored evaluation.
+        """
+        lease = self.leases[EVALUATE_JOB]
+        newly_held = not lease.held
+        if not lease.acquire(now):
+            return False
+        if newly_held:
             try:
-                run_evaluation(self.engine, self.config, self.clock())
+                catch_up(self.engine, self.config, now)
             except sa.exc.SQLAlchemyError as exc:
-                log.error("evaluation failed: %s; retrying at the next interval", exc)
+                log.error("catching up on missed evaluations failed: %s", exc)
+            return True
+        try:
+            run_evaluation(self.engine, self.config, now)
+        except sa.exc.SQLAlchemyError as exc:
+            log.error("evaluation failed: %s; retrying at the next interval", exc)
+        return True
 
     def _notify_loop(self) -> None:
         channels = build_channels(self.config.channels, self.clock)
@@ -143,23 +229,35 @@ class Service:
 
     def _retention_loop(self) -> None:
         while True:
-            try:
-                with self.engine.begin() as conn:
-                    apply_retention(conn, now=self.clock(), event_days=self.config.store.retention_days)
-            except sa.exc.SQLAlchemyError as exc:
-                log.error("retention purge failed: %s", exc)
+            self.purge_once(self.clock())
             if self.stop.wait(RETENTION_INTERVAL.total_seconds()):
                 return
+
+    def purge_once(self, now: datetime) -> bool:
+        """Apply the retention settings at `now` if this process holds the retention lease; return whether it did."""
+        if not self.leases[RETENTION_JOB].acquire(now):
+            return False
+        try:
+            with self.engine.begin() as conn:
+                apply_retention(conn, now=now, event_days=self.config.store.retention_days)
+        except sa.exc.SQLAlchemyError as exc:
+            log.error("retention purge failed: %s", exc)
+        return True
 
     def join(self) -> None:
         for thread in self.threads:
             thread.join()
+        # Released only once every worker has ended, so no job runs without its lease.
+        for lease in self.leases.values():
+            lease.release()
         log.info("service stopped")
 
 
-def run_service(engine: sa.Engine, config: Config, extra_workers: Sequence[tuple[str, Worker]] = ()) -> None:
-    """Start the service and block until SIGTERM or SIGINT, then stop cleanly."""
-    service = Service(engine, config, extra_workers=extra_workers)
+def run_service(
+    engine: sa.Engine, config: Config, extra_workers: Sequence[tuple[str, Worker]] = (), roles: Collection[str] = ROLES
+) -> None:
+    """Start the workers of `roles` and block until SIGTERM or SIGINT, then stop cleanly."""
+    service = Service(engine, config, extra_workers=extra_workers, roles=roles)
 
     def request_stop(signum: int, _frame) -> None:
         log.info("received %s; stopping", signal.Signals(signum).name)

@@ -7,7 +7,9 @@ when the change that caused it was committed. All times are UTC.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -68,8 +70,14 @@ class AlertStateError(InboxwatchError):
 
 
 def open_alerts(conn: sa.Connection, tenant: str | None = None) -> dict[str, Alert]:
-    """Return the pending, firing and acknowledged alerts keyed by fingerprint."""
-    query = sa.select(alerts_table).where(alerts_table.c.state.in_([state.value for state in OPEN_STATES]))
+    """Return the pending, firing and acknowledged alerts keyed by fingerprint.
+
+    The `annotations` column is read as text, so `alert_from_row` decodes
+    it through its cache.
+    """
+    columns = [column for column in alerts_table.c if column.name != "annotations"]
+    annotations_text = sa.cast(alerts_table.c.annotations, sa.Text).label("annotations")
+    query = sa.select(*columns, annotations_text).where(alerts_table.c.state.in_([state.value for state in OPEN_STATES]))
     if tenant is not None:
         query = query.where(alerts_table.c.tenant == tenant)
     found: dict[str, Alert] = {}
@@ -335,49 +343,84 @@ def alert_values(alert: Alert) -> dict[str, Any]:
 SEVERITY_BY_VALUE = {severity.value: severity for severity in Severity}
 STATE_BY_VALUE = {state.value: state for state in AlertState}
 
+# Decoded `annotations` documents kept by their stored text, at most this
+# many. A cycle rewrites only the alerts that changed, so in a steady cycle
+# nearly every open alert's text is the same as in the previous cycle and
+# decoding it (JSON, route and escalation snapshots, times) is skipped.
+# An entry is its text (about 0.9 KB for an alert with two routes) plus
+# the decoded values, an estimated 2 KB in all, so a full cache is about
+# 32 MB. Beyond this many open alerts the cache only adds a lookup per
+# alert, because a cycle reads them in id order and LRU evicts each entry
+# before it is read again.
+DECODED_ANNOTATIONS_CACHE = 16384
+
 
 def alert_from_row(row: Mapping[str, Any]) -> Alert:
-    """Build an Alert from an `alerts` row; unknown severity or state values raise KeyError."""
-    annotations = row["annotations"] or {}
+    """Build an Alert from an `alerts` row; unknown severity or state values raise KeyError.
+
+    The `annotations` column may be decoded (a dict) or, as `open_alerts`
+    selects it, its JSON text, which is decoded through a cache.
+    """
+    raw = row["annotations"]
+    if isinstance(raw, str):
+        extra, own = decode_annotations_text(raw)
+    else:
+        extra, own = decode_annotations(raw or {})
     figures = row["value"] or {}
+    fields = {
+        "id": row["id"],
+        "fingerprint": row["fingerprint"],
+        "rule": row["rule"],
+        "tenant": row["tenant"],
+        "labels": row["labels"] or {},
+        "severity": SEVERITY_BY_VALUE[row["severity"]],
+        "state": STATE_BY_VALUE[row["state"]],
+        "pending_since": as_utc(row["pending_since"]),
+        "last_evaluated_at": as_utc(row["last_evaluated_at"]),
+        "value": figures.get("value"),
+        "threshold": figures.get("threshold"),
+        "denominator": figures.get("denominator"),
+        # A copy, because the cached dict is shared by every alert decoded from the same text.
+        "annotations": dict(extra),
+        "fired_at": utc_or_none(row["fired_at"]),
+        "resolved_at": utc_or_none(row["resolved_at"]),
+        "acknowledged_at": utc_or_none(row["acknowledged_at"]),
+        "acknowledged_by": row["acknowledged_by"],
+        "ack_note": row["ack_note"],
+        "last_notified_at": utc_or_none(row["last_notified_at"]),
+    }
+    fields.update(own)
+    return Alert.from_fields(fields)
+
+
+@functools.lru_cache(maxsize=DECODED_ANNOTATIONS_CACHE)
+def decode_annotations_text(text: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    # Safe to share because every value in `own` is immutable (str, tuple,
+    # datetime, frozen dataclass) and callers copy `extra`.
+    return decode_annotations(json.loads(text))
+
+
+def decode_annotations(annotations: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a decoded `annotations` document into the evaluator's annotations and the Alert fields kept there."""
     repeat_seconds = annotations.get(REPEAT_KEY)
     snapshots = annotations.get(ROUTE_SNAPSHOTS_KEY)
     state_changes = annotations.get(STATE_CHANGES_KEY)
-    return Alert.from_fields(
-        {
-            "id": row["id"],
-            "fingerprint": row["fingerprint"],
-            "rule": row["rule"],
-            "tenant": row["tenant"],
-            "labels": row["labels"] or {},
-            "severity": SEVERITY_BY_VALUE[row["severity"]],
-            "state": STATE_BY_VALUE[row["state"]],
-            "pending_since": as_utc(row["pending_since"]),
-            "last_evaluated_at": as_utc(row["last_evaluated_at"]),
-            "value": figures.get("value"),
-            "threshold": figures.get("threshold"),
-            "denominator": figures.get("denominator"),
-            "summary": annotations.get(SUMMARY_KEY, ""),
-            "annotations": {key: value for key, value in annotations.items() if key not in OWN_KEYS},
-            "fired_at": utc_or_none(row["fired_at"]),
-            "resolved_at": utc_or_none(row["resolved_at"]),
-            "acknowledged_at": utc_or_none(row["acknowledged_at"]),
-            "acknowledged_by": row["acknowledged_by"],
-            "ack_note": row["ack_note"],
-            "last_notified_at": utc_or_none(row["last_notified_at"]),
-            "channels": tuple(annotations.get(CHANNELS_KEY) or ()),
-            "repeat_interval": timedelta(seconds=repeat_seconds) if repeat_seconds is not None else None,
-            "routes": tuple(annotations.get(ROUTES_KEY) or ()),
-            "route_snapshots": tuple(route_from_json(item) for item in snapshots) if snapshots else (),
-            "clear_since": from_iso(annotations.get(CLEAR_SINCE_KEY)),
-            "state_changes": tuple(from_iso(item) for item in state_changes) if state_changes else (),
-            "flapping": bool(annotations.get(FLAPPING_KEY)),
-            "silenced_by": tuple(annotations.get(SILENCED_KEY) or ()),
-            "inhibited_by": tuple(annotations.get(INHIBITED_KEY) or ()),
-            "escalation": escalation_from_json(annotations.get(ESCALATION_KEY)),
-            "escalation_level": int(annotations.get(ESCALATION_LEVEL_KEY) or 0),
-        }
-    )
+    own = {
+        "summary": annotations.get(SUMMARY_KEY, ""),
+        "channels": tuple(annotations.get(CHANNELS_KEY) or ()),
+        "repeat_interval": timedelta(seconds=repeat_seconds) if repeat_seconds is not None else None,
+        "routes": tuple(annotations.get(ROUTES_KEY) or ()),
+        "route_snapshots": tuple(route_from_json(item) for item in snapshots) if snapshots else (),
+        "clear_since": from_iso(annotations.get(CLEAR_SINCE_KEY)),
+        "state_changes": tuple(from_iso(item) for item in state_changes) if state_changes else (),
+        "flapping": bool(annotations.get(FLAPPING_KEY)),
+        "silenced_by": tuple(annotations.get(SILENCED_KEY) or ()),
+        "inhibited_by": tuple(annotations.get(INHIBITED_KEY) or ()),
+        "escalation": escalation_from_json(annotations.get(ESCALATION_KEY)),
+        "escalation_level": int(annotations.get(ESCALATION_LEVEL_KEY) or 0),
+    }
+    extra = {key: value for key, value in annotations.items() if key not in OWN_KEYS}
+    return extra, own
 
 
 def utc_or_none(value: datetime | None) -> datetime | None:

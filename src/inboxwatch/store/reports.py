@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from inboxwatch.model.reports import AggregateReport, FailureReport, ReportTotals, TlsReport
 from inboxwatch.store.db import as_utc
-from inboxwatch.store.events import dialect_insert
+from inboxwatch.store.events import RECIPIENT_RETENTION, dialect_insert
 from inboxwatch.store.schema import dmarc_failure_reports, dmarc_records, dmarc_reports, tls_policies, tls_reports
 
 
@@ -124,12 +124,23 @@ def store_failure_reports(
     tenant: str,
     ingest_id: int | None = None,
     now: datetime | None = None,
+    recipient_retention: str = "full",
 ) -> ReportCounts:
-    """Insert failure reports not stored yet, in the caller's transaction."""
+    """Insert failure reports not stored yet, in the caller's transaction.
+
+    `recipient_retention` decides what is kept of the Original-Rcpt-To
+    address, as for delivery events: "full" the address, "domain" only its
+    domain, "none" neither.
+    """
+    if recipient_retention not in RECIPIENT_RETENTION:
+        raise ValueError(
+            "invalid recipient_retention %r: expected one of %s" % (recipient_retention, ", ".join(RECIPIENT_RETENTION))
+        )
     received_at = as_utc(now or datetime.now(timezone.utc))
     counts = ReportCounts()
     for report in reports:
-        if _insert_once(conn, dmarc_failure_reports, _failure_values(report, tenant, ingest_id, received_at)) is None:
+        values = _failure_values(report, tenant, ingest_id, received_at, recipient_retention)
+        if _insert_once(conn, dmarc_failure_reports, values) is None:
             counts.duplicates += 1
         else:
             counts.stored += 1
@@ -165,7 +176,11 @@ def _aggregate_values(report: AggregateReport, tenant: str, ingest_id: int | Non
     }
 
 
-def _failure_values(report: FailureReport, tenant: str, ingest_id: int | None, received_at: datetime) -> dict:
+def _failure_values(
+    report: FailureReport, tenant: str, ingest_id: int | None, received_at: datetime, recipient_retention: str
+) -> dict:
+    stored_report = report.to_json()
+    stored_report["original_rcpt_to"] = _retained_recipient(report.original_rcpt_to, recipient_retention)
     return {
         "report_key": failure_report_key(report),
         "tenant": tenant,
@@ -179,10 +194,19 @@ def _failure_values(report: FailureReport, tenant: str, ingest_id: int | None, r
         "original_subject": report.original_subject,
         "auth_failure": report.auth_failure,
         "delivery_result": report.delivery_result,
-        "report": report.to_json(),
+        "report": stored_report,
         "received_at": received_at,
         "ingest_id": ingest_id,
     }
+
+
+def _retained_recipient(address: str | None, recipient_retention: str) -> str | None:
+    if address is None or recipient_retention == "full":
+        return address
+    if recipient_retention == "domain":
+        _, parsed = email.utils.parseaddr(address)
+        return parsed.rpartition("@")[2].lower() or None
+    return None
 
 
 def _arrival_time(arrival_date: str | None) -> datetime | None:

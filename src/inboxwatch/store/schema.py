@@ -218,6 +218,17 @@ cursors = Table(
     Column("time", DateTime(timezone=True), nullable=False),
 )
 
+# Job leases (see `store.leases`): one row per scheduled job, naming the
+# process that may run it until `expires_at`.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("holder", String(255), nullable=False),
+    Column("acquired_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
 # Every DNS check result: `kind` is "blocklist" (subject an IP or domain,
 # `check_name` the list) or "auth" (subject a domain, `check_name` "domain").
 dns_check_results = Table(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import JSONResponse
 
 from inboxwatch.analysis.overview import RANGES, build_overview
 from inboxwatch.store.metrics import FilterValue
@@ -38,7 +38,7 @@ def get_overview(
     campaign: str | None = Query(None, description="Only this campaign"),
     tenant: str | None = Query(None),
     context: WebContext = Depends(web_context),
-) -> dict[str, Any]:
+) -> JSONResponse:
     overview_range = RANGES.get(range_name)
     if overview_range is None:
         raise HTTPException(400, "invalid range %r: expected one of %s" % (range_name, ", ".join(RANGES)))
@@ -46,4 +46,7 @@ def get_overview(
     where = overview_filters(provider, ip, domain, campaign)
     with context.engine.connect() as conn:
         overview = build_overview(conn, overview_range, now=context.clock(), dimension=dimension, where=where, tenant=tenant)
-    return {**overview, "filters": {"provider": provider, "ip": ip, "domain": domain, "campaign": campaign, "tenant": tenant}}
+    filters = {"provider": provider, "ip": ip, "domain": domain, "campaign": campaign, "tenant": tenant}
+    # The body contains only JSON types already, so FastAPI's jsonable_encoder
+    # is skipped: on a 24-hour overview it took about a tenth of the request time.
+    return JSONResponse({**overview, "filters": filters})

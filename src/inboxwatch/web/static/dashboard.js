@@ -8,6 +8,25 @@
   const PERCENT_METRICS = ["delivery_rate", "bounce_rate", "deferral_rate", "complaint_rate"];
   const charts = [];
 
+  // Format one value for the legend: a dash for a gap, else a percentage or a count.
+  function legendValue(value, percent) {
+    if (value == null) {
+      return "–";
+    }
+    if (percent) {
+      return value.toFixed(2) + "%";
+    }
+    return value.toLocaleString();
+  }
+
+  // Scale rates to percentages and keep gaps (null) as gaps.
+  function plotValue(value, percent) {
+    if (value == null || !percent) {
+      return value;
+    }
+    return value * 100;
+  }
+
   function chartOptions(figure, data, metric) {
     const percent = PERCENT_METRICS.includes(metric);
     const series = [{}].concat(data.lines.map((line, index) => ({
@@ -15,7 +34,7 @@
       stroke: COLORS[index % COLORS.length],
       width: 1.5,
       spanGaps: false,
-      value: (u, v) => v == null ? "–" : percent ? v.toFixed(2) + "%" : v.toLocaleString(),
+      value: (u, v) => legendValue(v, percent),
     })));
     return {
       width: Math.max(figure.clientWidth - 16, 200),
@@ -31,7 +50,7 @@
     const percent = PERCENT_METRICS.includes(metric);
     const columns = [data.times];
     for (const line of data.lines) {
-      columns.push(line[metric].map(v => v == null ? null : percent ? v * 100 : v));
+      columns.push(line[metric].map(v => plotValue(v, percent)));
     }
     return columns;
   }
