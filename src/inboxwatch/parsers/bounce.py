@@ -74,7 +74,13 @@ def sniff(head: bytes, name: str) -> int:
     # the first line before splitting the head rejects logs and JSON cheaply.
     if not start.startswith(b"From ") and not HEADER_LINE.match(start):
         return 0
-    first_block = start.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+    # Cut at the first LF blank line, then at the first CRLF blank line before
+    # it, as two `split` calls would, without copying the rest of the head.
+    first_block = start
+    for blank_line in (b"\n\n", b"\r\n\r\n"):
+        end = first_block.find(blank_line)
+        if end >= 0:
+            first_block = first_block[:end]
     lines = first_block.splitlines()
     if not lines:
         return 0

@@ -110,6 +110,36 @@ rollups = Table(
     Index(None, "tenant", "bucket"),
 )
 
+# Per-hour sums of `rollups`, with the same dimensions and counters, written
+# in the same transaction as the minutes. Queries over many hours read these:
+# a month is 720 rows per group instead of 43,200.
+rollups_hourly = Table(
+    "rollups_hourly",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("bucket", DateTime(timezone=True), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("sending_ip", String(45), nullable=False),
+    Column("sending_domain", String(255), nullable=False),
+    Column("campaign", String(255), nullable=False),
+    Column("sent", Integer, nullable=False, default=0),
+    Column("delivered", Integer, nullable=False, default=0),
+    Column("deferred", Integer, nullable=False, default=0),
+    Column("bounced", Integer, nullable=False, default=0),
+    Column("hard_bounced", Integer, nullable=False, default=0),
+    Column("complained", Integer, nullable=False, default=0),
+    Column("opened", Integer, nullable=False, default=0),
+    Column("clicked", Integer, nullable=False, default=0),
+    Column("unsubscribed", Integer, nullable=False, default=0),
+    Column("dropped", Integer, nullable=False, default=0),
+    UniqueConstraint(
+        "bucket", "tenant", "provider", "sending_ip", "sending_domain", "campaign",
+        name="uq_rollups_hourly_bucket_dimensions",
+    ),
+    Index(None, "tenant", "bucket"),
+)
+
 # Inputs that could not be read, kept with the reason for inspection.
 quarantine = Table(
     "quarantine",
