@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Measure the overview API's response time over loopback on 30 days of rollups at a million events a day.
 
-The overview reads only the per-minute rollups, so this script writes the
-rollup rows directly in bulk, one row per minute and dimension combination.
-Ingesting 30 million events instead would take hours and measure ingest
-rather than the overview. Every minute gets the same number of
+The overview reads only the rollups, so this script writes the rollup rows
+directly in bulk: one per-minute row per minute and dimension combination,
+and the hourly rows that `store_events` would keep beside them (the sums of
+each hour's minute rows). Ingesting 30 million events instead would take
+hours and measure ingest rather than the overview. A store built before the
+hourly rollups existed gets them from the schema migration when it is opened. Every minute gets the same number of
 groups: `--ips` x `--domains` x `--campaigns` for each of seven providers,
 with the day's volume split by the demo's provider mix and outcome rates
 drawn around typical values (97% delivered, 2% deferred, 1.5% bounced,
@@ -38,7 +40,7 @@ import sqlalchemy as sa
 
 from inboxwatch.config.models import Config
 from inboxwatch.store.db import open_engine
-from inboxwatch.store.schema import rollups
+from inboxwatch.store.schema import rollups, rollups_hourly
 from inboxwatch.store.tokens import create_token
 from inboxwatch.web.app import create_app
 from inboxwatch.web.server import build_server
@@ -46,6 +48,8 @@ from inboxwatch.web.server import build_server
 # The demo traffic generator's provider mix (shares of a consumer list).
 PROVIDERS = (("gmail", 0.42), ("microsoft", 0.20), ("yahoo", 0.12), ("apple", 0.08), ("gmx", 0.05), ("orange", 0.03), ("other", 0.10))
 INSERT_BATCH = 20_000
+
+DIMENSIONS = ("tenant", "provider", "sending_ip", "sending_domain", "campaign")
 
 
 def rollup_rows(minute: datetime, per_minute: float, ips: int, domains: int, campaigns: int, rng: random.Random):
@@ -76,25 +80,48 @@ def rollup_rows(minute: datetime, per_minute: float, ips: int, domains: int, cam
             }
 
 
+def add_to_hour(hour_rows: dict[tuple, dict], row: dict) -> None:
+    """Add a minute row's counters to its hour's row in `hour_rows`."""
+    hour = row["bucket"].replace(minute=0)
+    key = (hour,) + tuple(row[name] for name in DIMENSIONS)
+    total = hour_rows.get(key)
+    if total is None:
+        hour_rows[key] = {**row, "bucket": hour}
+        return
+    for name, value in row.items():
+        if name != "bucket" and name not in DIMENSIONS:
+            total[name] += value
+
+
 def build_store(url: str, days: int, per_day: int, ips: int, domains: int, campaigns: int, now: datetime) -> int:
-    """Write `days` of rollups ending at `now` and return the number of rows."""
+    """Write `days` of minute and hourly rollups ending at `now` and return the number of minute rows."""
     engine = open_engine(url)
     rng = random.Random(1)
     per_minute = per_day / 1440
     start = now.replace(second=0, microsecond=0) - timedelta(days=days)
     batch: list[dict] = []
+    hour_rows: dict[tuple, dict] = {}
     written = 0
     with engine.begin() as conn:
         for index in range(days * 1440):
             minute = start + timedelta(minutes=index)
-            batch.extend(rollup_rows(minute, per_minute, ips, domains, campaigns, rng))
+            rows = list(rollup_rows(minute, per_minute, ips, domains, campaigns, rng))
+            batch.extend(rows)
+            for row in rows:
+                add_to_hour(hour_rows, row)
             if len(batch) >= INSERT_BATCH:
                 conn.execute(sa.insert(rollups), batch)
                 written += len(batch)
                 batch = []
+            # Hours are complete once the next minute starts a new one.
+            if (minute + timedelta(minutes=1)).minute == 0:
+                conn.execute(sa.insert(rollups_hourly), list(hour_rows.values()))
+                hour_rows = {}
         if batch:
             conn.execute(sa.insert(rollups), batch)
             written += len(batch)
+        if hour_rows:
+            conn.execute(sa.insert(rollups_hourly), list(hour_rows.values()))
     engine.dispose()
     return written
 
@@ -148,6 +175,7 @@ def main() -> None:
     engine = open_engine(url)
     with engine.begin() as conn:
         rows = conn.execute(sa.select(sa.func.count()).select_from(rollups)).scalar_one()
+        hourly_rows = conn.execute(sa.select(sa.func.count()).select_from(rollups_hourly)).scalar_one()
         _, token = create_token(conn, name="bench-%d" % time.time_ns(), role="viewer", now=datetime.now(timezone.utc))
     engine.dispose()
 
@@ -164,7 +192,7 @@ def main() -> None:
                 except httpx.TransportError:
                     time.sleep(0.1)
             print("machine: %s, %s, Python %s, %d CPUs" % (platform.machine(), platform.platform(), platform.python_version(), os.cpu_count() or 0))
-            print("store: %s, %d rollup rows" % (path, rows))
+            print("store: %s, %d minute rollup rows, %d hourly rollup rows" % (path, rows, hourly_rows))
             for range_name in args.ranges.split(","):
                 median, p95, size = measure(client, range_name, args.requests)
                 print("range %-3s: median %.0f ms, p95 %.0f ms over %d requests (%d bytes per response)" % (range_name, median, p95, args.requests, size))

@@ -77,10 +77,11 @@ def build_overview(
     MAX_LINES largest groups, and the others are summed into one line.
     A rate is None at a step whose denominator is 0.
 
-    NOTE: every per-minute rollup row in the range is read, so the time
-    grows with the range and with the groups per minute. docs/benchmarks.md
-    ("HTTP service") has the figures, and 7d and 30d take seconds at a
-    million events a day. Coarser (hourly) rollups kept at ingest would fix it.
+    The 7d and 30d ranges step by whole hours from a window start on an
+    hour, so `query_series` reads their hourly rollups. NOTE: the 24h range
+    steps by 15 minutes and still reads every per-minute rollup row, so its
+    time grows with the groups per minute. docs/benchmarks.md ("HTTP
+    service") has the figures.
     """
     start, end = window_for(overview_range, now)
     series = query_series(conn, start=start, end=end, step=overview_range.step, group_by=(dimension,), tenant=tenant, where=where)

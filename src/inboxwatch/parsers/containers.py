@@ -58,9 +58,8 @@ EMAIL_HEADER_NAMES = re.compile(
     rb"^(?:received|from|to|subject|date|message-id|mime-version|content-type|return-path|delivered-to|dkim-signature)\s*:",
     re.IGNORECASE | re.MULTILINE,
 )
-# The line end that starts a blank line. Starting with a literal "\n" lets
-# `re` skip ahead to line ends, so a search stops at the end of the header
-# block instead of running over the whole input.
+# The line end that starts a blank line. Its literal "\n" prefix lets `re`
+# jump from line end to line end, where `\r?\n\r?\n` is tried at every byte.
 BLANK_LINE = re.compile(rb"\n\r?\n")
 
 # The local file header of a zip entry (APPNOTE.TXT section 4.3.7), up to the name.
@@ -215,7 +214,7 @@ def header_block(data: bytes) -> bytes:
     if match is None:
         return data
     end = match.start()
-    # A blank line ending in CRLF starts at the "\r" before this "\n".
+    # The split pattern also takes the "\r" of a CRLF line end before this "\n".
     if end > 0 and data[end - 1 : end] == b"\r":
         end -= 1
     return data[:end]

@@ -66,46 +66,50 @@ def classify_document(content: bytes, content_type: str | None = None) -> str | 
 
 
 @functools.lru_cache(maxsize=8)
-def _kinds_in_head(head: bytes) -> tuple[str | None, frozenset[str]]:
-    """Return the kind of the head itself and the kinds found inside its containers."""
+def _report_scores(head: bytes) -> tuple[tuple[str, int], ...]:
+    """Return a (kind, score) pair for each report kind the head may be, bare, in a container or by its email headers."""
     facts = head_facts(head)
     # `classify_document` needs "<" or "{" first, and `peek` unpacks only
     # gzip, zip and email and yields any other head unchanged, so no other
     # head can hold a report.
     if facts.first_byte not in (b"<", b"{") and not head.startswith((GZIP_MAGIC, ZIP_MAGIC)) and not facts.is_email:
-        return None, frozenset()
+        return ()
     bare = classify_document(head)
     if bare is not None:
-        return bare, frozenset()
-    if facts.is_email and not may_carry_report(facts.lowered):
-        return None, frozenset()
-    contained = frozenset(
-        kind for kind in (classify_document(content, content_type) for content_type, content in peek(head)) if kind
-    )
-    return None, contained
+        return ((bare, SCORE_BARE),)
+    if not facts.is_email or may_carry_report(facts.lowered):
+        contained = {
+            kind for kind in (classify_document(content, content_type) for content_type, content in peek(head)) if kind
+        }
+        if contained:
+            return tuple((kind, SCORE_CONTAINED) for kind in sorted(contained))
+    if not facts.is_email:
+        return ()
+    return _email_header_scores(head, facts.lowered)
+
+
+def _email_header_scores(head: bytes, lowered: bytes) -> tuple[tuple[str, int], ...]:
+    """Score an email whose report attachment starts past the head, by its headers.
+
+    Each regex runs only when a literal part of its match is found in the
+    lower-cased head or header block, which is much faster.
+    """
+    block = header_block(head)
+    scores = []
+    if lowered.find(b"tls-report-", 0, len(block)) >= 0 and TLSRPT_HEADER.search(block):
+        scores.append((TLSRPT, SCORE_CONTAINED))
+    elif b"application/tlsrpt+" in lowered and TLSRPT_MEDIA_TYPE.search(head):
+        scores.append((TLSRPT, SCORE_CONTAINED))
+    if REPORT_DOMAIN.search(lowered, 0, len(block)) and DMARC_SUBJECT.search(block):
+        scores.append((DMARC_AGGREGATE, SCORE_EMAIL_HINT))
+    return tuple(scores)
 
 
 def sniff_report(head: bytes, kind: str) -> int:
     """Score how likely `head` is a report of `kind`, bare or in a container."""
-    bare, contained = _kinds_in_head(head)
-    if bare == kind:
-        return SCORE_BARE
-    if kind in contained:
-        return SCORE_CONTAINED
-    facts = head_facts(head)
-    if bare is not None or contained or not facts.is_email:
-        return 0
-    # An email whose report attachment starts past the head: judge by its
-    # headers. Each regex runs only when a literal part of its match is
-    # found in the lower-cased head or header block, which is much faster.
-    block = header_block(head)
-    if kind == TLSRPT:
-        if facts.lowered.find(b"tls-report-", 0, len(block)) >= 0 and TLSRPT_HEADER.search(block):
-            return SCORE_CONTAINED
-        if b"application/tlsrpt+" in facts.lowered and TLSRPT_MEDIA_TYPE.search(head):
-            return SCORE_CONTAINED
-    if kind == DMARC_AGGREGATE and REPORT_DOMAIN.search(facts.lowered, 0, len(block)) and DMARC_SUBJECT.search(block):
-        return SCORE_EMAIL_HINT
+    for found, score in _report_scores(head):
+        if found == kind:
+            return score
     return 0
 
 

@@ -9,8 +9,8 @@ a regex over all of it.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
+from typing import NamedTuple
 
 from inboxwatch.parsers.containers import looks_like_email
 
@@ -18,16 +18,16 @@ from inboxwatch.parsers.containers import looks_like_email
 LEADING_FILLER = b"\xef\xbb\xbf \t\r\n"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class HeadFacts:
-    """What detection knows about a head before any parser looks closer.
+class HeadFacts(NamedTuple):
+    """Facts about a head, computed before any parser looks closer.
 
     `first_byte` is the first byte after a byte order mark and whitespace,
     or b"" for a blank head. `lowered` is the head in ASCII lower case, for
     case-insensitive literal searches, which are much faster than
     `re.IGNORECASE` searches. `is_email` is whether the head starts with an
     RFC 5322 header block, optionally after an mbox "From " line (see
-    `containers.looks_like_email`).
+    `containers.looks_like_email`). Detection builds one per input, and a
+    named tuple is cheaper to build than a frozen dataclass.
     """
 
     first_byte: bytes
@@ -45,8 +45,8 @@ class HeadFacts:
         return not self.is_email and self.first_byte != b"{"
 
 
-# Distinct heads cached. Detection asks about one head at a time, so a few
-# entries cover it; each entry keeps the head and its lower-cased copy, at
+# Distinct heads cached. Detection examines one head at a time, so a few
+# entries are enough. Each entry keeps the head and its lower-cased copy, at
 # most 128 KiB together.
 CACHED_HEADS = 4
 

@@ -25,6 +25,7 @@ from inboxwatch.store.bulk import BulkInsert
 from inboxwatch.store.db import as_utc
 from inboxwatch.store.quarantine import QuarantineItem, add_quarantine, without_nul
 from inboxwatch.store.rollups import ROLLUP_DIMENSIONS, add_rollups
+from inboxwatch.store.rollups_hourly import add_hourly_rollups
 from inboxwatch.store.schema import events as events_table
 from inboxwatch.store.upsert import dialect_insert
 
@@ -129,7 +130,7 @@ def store_events(
     inserted = insert_new_events(conn, rows_by_key, skip_conflicts=skip_conflicts)
     counts.stored = len(inserted)
     counts.duplicates += len(rows_by_key) - len(inserted)
-    add_rollups(conn, map(ROLLUP_FACTS, inserted))
+    add_hourly_rollups(conn, add_rollups(conn, map(ROLLUP_FACTS, inserted)))
     counts.rejected = quarantine_undated(conn, undated, ingest_id, now or datetime.now(timezone.utc))
     return counts
 

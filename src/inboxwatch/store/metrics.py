@@ -1,20 +1,27 @@
-"""Counts of delivery outcomes over time windows, read from the per-minute rollups.
+"""Counts of delivery outcomes over time windows, read from the per-minute and hourly rollups.
 
 A window is [start, end): a rollup minute belongs to it when the minute's
 start is at or after `start` and before `end`. Raw events are never read
 here, so counts stay available after retention deletes the events.
+
+Whole hours inside a window are read from `rollups_hourly`, which has one
+row per hour where `rollups` has up to 60, and the minutes before the first
+and after the last whole hour from `rollups`. Every hourly row is the sum of
+its hour's minute rows (both are written in one transaction), so the results
+equal those of reading minutes only.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from inboxwatch.store.db import as_utc
-from inboxwatch.store.schema import rollups
+from inboxwatch.store.schema import rollups, rollups_hourly
 
 # The rollup columns counts can be grouped and filtered by.
 DIMENSIONS = ("tenant", "provider", "sending_ip", "sending_domain", "campaign")
@@ -34,6 +41,8 @@ COUNT_FIELDS = (
 
 # A filter value: one value, or any of several.
 FilterValue = str | Sequence[str]
+
+HOUR = timedelta(hours=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,21 +88,60 @@ def check_dimensions(names: Sequence[str]) -> None:
             raise ValueError("invalid dimension %r: expected one of %s" % (name, ", ".join(DIMENSIONS)))
 
 
-def filtered(query: sa.Select, *, start: datetime, end: datetime, tenant: str | None, where: Mapping[str, FilterValue] | None) -> sa.Select:
-    query = query.where(rollups.c.bucket >= as_utc(start), rollups.c.bucket < as_utc(end))
+def filtered(
+    query: sa.Select,
+    *,
+    start: datetime,
+    end: datetime,
+    tenant: str | None,
+    where: Mapping[str, FilterValue] | None,
+    table: sa.Table = rollups,
+) -> sa.Select:
+    query = query.where(table.c.bucket >= as_utc(start), table.c.bucket < as_utc(end))
     if tenant is not None:
-        query = query.where(rollups.c.tenant == tenant)
+        query = query.where(table.c.tenant == tenant)
     for name, value in (where or {}).items():
         check_dimensions([name])
         if isinstance(value, str):
-            query = query.where(rollups.c[name] == value)
+            query = query.where(table.c[name] == value)
         else:
-            query = query.where(rollups.c[name].in_(list(value)))
+            query = query.where(table.c[name].in_(list(value)))
     return query
 
 
-def count_sums() -> list:
-    return [sa.func.coalesce(sa.func.sum(rollups.c[name]), 0).label(name) for name in COUNT_FIELDS]
+def count_sums(table: sa.Table | sa.Subquery = rollups) -> list:
+    return [sa.func.coalesce(sa.func.sum(table.c[name]), 0).label(name) for name in COUNT_FIELDS]
+
+
+def whole_hours(start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
+    """Return [first, last) of the whole UTC hours inside [start, end), or None when it contains none."""
+    first = start.replace(minute=0, second=0, microsecond=0)
+    if first < start:
+        first += HOUR
+    last = end.replace(minute=0, second=0, microsecond=0)
+    return (first, last) if first < last else None
+
+
+def rollup_parts(
+    names: Sequence[str],
+    *,
+    start: datetime,
+    end: datetime,
+    tenant: str | None,
+    where: Mapping[str, FilterValue] | None,
+) -> list[sa.Select]:
+    """Return selects of the columns `names` that together cover [start, end) once: hourly rows for whole hours, minutes for the rest."""
+    hours = whole_hours(start, end)
+    if hours is None:
+        return [filtered(sa.select(*(rollups.c[name] for name in names)), start=start, end=end, tenant=tenant, where=where)]
+    first, last = hours
+    hourly = sa.select(*(rollups_hourly.c[name] for name in names))
+    parts = [filtered(hourly, start=first, end=last, tenant=tenant, where=where, table=rollups_hourly)]
+    for edge_start, edge_end in ((start, first), (last, end)):
+        if edge_start < edge_end:
+            minutes = sa.select(*(rollups.c[name] for name in names))
+            parts.append(filtered(minutes, start=edge_start, end=edge_end, tenant=tenant, where=where))
+    return parts
 
 
 def row_counts(row, key: tuple[str, ...]) -> CountRow:
@@ -119,8 +167,13 @@ def query_counts(
     """
     group_by = tuple(group_by)
     check_dimensions(group_by)
-    columns = [rollups.c[name] for name in group_by]
-    query = filtered(sa.select(*columns, *count_sums()), start=start, end=end, tenant=tenant, where=where)
+    start, end = as_utc(start), as_utc(end)
+    parts = rollup_parts(group_by + COUNT_FIELDS, start=start, end=end, tenant=tenant, where=where)
+    # One statement even when hours and minutes are both read, so that the
+    # database sums and sorts the groups (in its own collation) as before.
+    source = (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery("rollup_rows")
+    columns = [source.c[name] for name in group_by]
+    query = sa.select(*columns, *count_sums(source))
     if columns:
         query = query.group_by(*columns).order_by(*columns)
     return [row_counts(row, tuple(getattr(row, name) for name in group_by)) for row in conn.execute(query)]
@@ -157,6 +210,10 @@ def query_series(
     empty `group_by`, every step appears even when the window is empty.
     `step` must be a whole number of minutes, the rollup resolution. The
     result is ordered by step start, then key.
+
+    When `start` is on a whole hour and `step` is a whole number of hours,
+    each hour falls into exactly one step, so whole hours are read from the
+    hourly rollups. Otherwise every minute is read.
     """
     if step <= timedelta(0) or step % timedelta(minutes=1):
         raise ValueError("invalid step %s: expected a positive whole number of minutes" % step)
@@ -164,11 +221,18 @@ def query_series(
     check_dimensions(group_by)
     start, end = as_utc(start), as_utc(end)
 
-    # Minutes are summed in the database and folded into steps here, since
+    # Buckets are summed in the database and folded into steps here, since
     # date arithmetic differs between SQLite and PostgreSQL.
-    columns = [rollups.c[name] for name in group_by]
-    query = filtered(sa.select(rollups.c.bucket, *columns, *count_sums()), start=start, end=end, tenant=tenant, where=where)
-    query = query.group_by(rollups.c.bucket, *columns)
+    hours = None
+    if step % HOUR == timedelta(0) and start == start.replace(minute=0, second=0, microsecond=0):
+        hours = whole_hours(start, end)
+    if hours is None:
+        queries = [bucket_sums(rollups, group_by, start=start, end=end, tenant=tenant, where=where)]
+    else:
+        # `start` is on an hour, so only minutes after the last whole hour remain.
+        queries = [bucket_sums(rollups_hourly, group_by, start=start, end=hours[1], tenant=tenant, where=where)]
+        if hours[1] < end:
+            queries.append(bucket_sums(rollups, group_by, start=hours[1], end=end, tenant=tenant, where=where))
 
     # Sums are kept as plain lists and rows are read by position, because a
     # month of minutes is hundreds of thousands of rows and building a
@@ -177,7 +241,7 @@ def query_series(
     keys: set[tuple[str, ...]] = {()} if not group_by else set()
     step_of_bucket: dict[datetime, int] = {}
     key_end = 1 + len(group_by)
-    for row in conn.execute(query):
+    for row in itertools.chain.from_iterable(conn.execute(query) for query in queries):
         bucket = row[0]
         index = step_of_bucket.get(bucket)
         if index is None:
@@ -201,6 +265,22 @@ def query_series(
             row = CountRow.zero(key) if total is None else CountRow(key, *(int(value) for value in total))
             series.append((step_start, row))
     return series
+
+
+def bucket_sums(
+    table: sa.Table,
+    group_by: tuple[str, ...],
+    *,
+    start: datetime,
+    end: datetime,
+    tenant: str | None,
+    where: Mapping[str, FilterValue] | None,
+) -> sa.Select:
+    """Return a select of (bucket, group_by values..., count sums...) per bucket and group of `table` in [start, end)."""
+    columns = [table.c[name] for name in group_by]
+    query = sa.select(table.c.bucket, *columns, *count_sums(table))
+    query = filtered(query, start=start, end=end, tenant=tenant, where=where, table=table)
+    return query.group_by(table.c.bucket, *columns)
 
 
 def query_minutes(

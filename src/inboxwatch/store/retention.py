@@ -1,7 +1,8 @@
 """Retention: deleting raw events and quarantine rows past their age limit.
 
-Rollups are kept, so rates and history stay available after the raw events
-behind them are gone.
+Both rollup tables (per-minute and hourly) are kept, so rates and history stay
+available after the raw events behind them are gone, and the hourly rows
+keep equalling the sums of their minutes.
 """
 
 from __future__ import annotations

@@ -65,6 +65,11 @@ def rollup_increments(facts: Iterable[RollupFacts]) -> list[tuple]:
     return [group + tuple(counters) for group, counters in sorted(totals.items())]
 
 
-def add_rollups(conn: sa.Connection, facts: Iterable[RollupFacts]) -> None:
-    """Add the events' counts to the rollups, one upsert row per distinct minute and dimensions."""
-    ROLLUP_UPSERT.execute(conn, rollup_increments(facts))
+def add_rollups(conn: sa.Connection, facts: Iterable[RollupFacts]) -> list[tuple]:
+    """Add the events' counts to the rollups, one upsert row per distinct minute and dimensions.
+
+    Returns the rows added, in ROLLUP_COLUMNS order, for `rollups_hourly.add_hourly_rollups`.
+    """
+    increments = rollup_increments(facts)
+    ROLLUP_UPSERT.execute(conn, increments)
+    return increments
