@@ -2,9 +2,9 @@
 """Measure the overview API's response time over loopback on 30 days of rollups at a million events a day.
 
 The overview reads only the rollups, so this script writes the rollup rows
-directly in bulk: one per-minute row per minute and dimension combination,
-and the hourly rows that `store_events` would keep beside them (the sums of
-each hour's minute rows). Ingesting 30 million events instead would take
+directly in bulk: one per-minute row per minute and dimension combination.
+It also writes the hourly rows that `store_events` keeps beside them, each
+the sum of its hour's minute rows. Ingesting 30 million events instead would take
 hours and measure ingest rather than the overview. A store built before the
 hourly rollups existed gets them from the schema migration when it is opened. Every minute gets the same number of
 groups: `--ips` x `--domains` x `--campaigns` for each of seven providers,

@@ -18,6 +18,9 @@ ZONE = {
     "good.test": {"TXT": ["v=spf1 ip4:192.0.2.0/24 -all"], "MX": ["10 mx.good.test."]},
     "mx.good.test": {"A": ["192.0.2.25"]},
     "_dmarc.good.test": {"TXT": ["v=DMARC1; p=reject; rua=mailto:d@good.test"]},
+    "25.2.0.192.in-addr.arpa": {"PTR": ["mx.good.test."]},
+    # A generic list that answers every query with a code outside 127.0.0.0/24.
+    "*.odd.test": {"A": ["127.255.255.254"]},
 }
 
 
@@ -67,6 +70,7 @@ def test_check_blocklists_config_assets(server, in_empty_folder):
     [
         pytest.param("192.0.2.300", "invalid IP address '192.0.2.300'", id="octet-too-large"),
         pytest.param("exa mple.com", "invalid domain", id="space-in-domain"),
+        pytest.param("203.0.113.010", "leading zero", id="octet-leading-zero"),
     ],
 )
 def test_check_blocklists_bad_asset(in_empty_folder, asset, message):
@@ -118,3 +122,73 @@ def test_check_auth_servfail_table_unknown(server, in_empty_folder):
     result = run("check", "auth", "broken.test", "--nameserver", server.address, "--mta-sts-url", "https://127.0.0.1:9/{domain}", "--timeout", "0.5")
     assert result.exit_code == 0, result.output
     assert "  spf      unknown: DNS lookup of broken.test TXT failed: servfail" in result.output.splitlines()
+
+
+def test_check_blocklists_domain_on_ip_list(server, in_empty_folder):
+    result = run("check", "blocklists", "mail.example.com", "--zone", "zen.spamhaus.org", "--json", "--nameserver", server.address, "--timeout", "0.5")
+    assert result.exit_code == 0, result.output
+    (row,) = json_lines(result.stdout)
+    assert row["asset"] == "mail.example.com"
+    assert row["list"] == "spamhaus-zen"
+    assert row["status"] == "unknown"
+    assert row["meaning"] == "not applicable"
+    assert row["reason"] == "zen.spamhaus.org lists IP addresses only; mail.example.com is a domain"
+    assert "no selected list takes any of the assets" in result.stderr
+
+
+def test_check_blocklists_query_name_as_asset(server, in_empty_folder):
+    result = run("check", "blocklists", "10.113.0.203.zen.spamhaus.org", "--zone", "spamhaus-zen", "--nameserver", server.address, "--timeout", "0.5")
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("10.113.0.203.zen.spamhaus.org")
+    assert " unknown " in line
+    assert "check the IP address 203.0.113.10 instead" in line
+
+
+def test_check_blocklists_inapplicable_pair_rows(server, in_empty_folder):
+    result = run("check", "blocklists", "192.0.2.10", "example.com", "--zone", "spamhaus-zen", "--zone", "spamhaus-dbl", "--json", "--nameserver", server.address, "--timeout", "0.5")
+    assert result.exit_code == 0, result.output
+    rows = {(row["asset"], row["list"]): row for row in json_lines(result.stdout)}
+    assert set(rows) == {("192.0.2.10", "spamhaus-zen"), ("192.0.2.10", "spamhaus-dbl"), ("example.com", "spamhaus-zen"), ("example.com", "spamhaus-dbl")}
+    assert rows[("192.0.2.10", "spamhaus-dbl")]["meaning"] == "not applicable"
+    assert rows[("192.0.2.10", "spamhaus-dbl")]["reason"] == "dbl.spamhaus.org lists domains only; 192.0.2.10 is an IP address"
+    assert rows[("example.com", "spamhaus-zen")]["meaning"] == "not applicable"
+    assert rows[("192.0.2.10", "spamhaus-zen")]["status"] == "listed"
+    assert "no selected list takes" not in result.stderr
+
+
+def test_check_blocklists_uncatalogued_code_unknown(server, in_empty_folder):
+    result = run("check", "blocklists", "192.0.2.10", "--zone", "odd.test", "--nameserver", server.address, "--timeout", "0.5")
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.splitlines()
+    assert " unknown " in line
+    assert "return code 127.255.255.254 is not understood" in line
+    assert "listed," not in line
+
+
+def test_check_blocklists_unreachable_reason_json(server, in_empty_folder):
+    result = run("check", "blocklists", "192.0.2.10", "--zone", "broken.test", "--json", "--nameserver", server.address, "--timeout", "0.5")
+    assert result.exit_code == 0, result.output
+    (row,) = json_lines(result.stdout)
+    assert row["status"] == "unknown"
+    assert row["list_health"] == "unreachable"
+    assert row["reason"] == "list broken.test is unreachable: its test queries timed out or failed"
+
+
+@pytest.mark.parametrize("domain", ["192.0.2.1", "2001:db8::1", "203.0.113.010"])
+def test_check_auth_ip_as_domain(in_empty_folder, domain):
+    result = CliRunner().invoke(cli, ["check", "auth", domain, "--nameserver", "127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert "is an IP address, not a domain" in result.output
+    assert "--ip" in result.output
+
+
+def test_check_auth_table_ptr_and_notes(server, in_empty_folder):
+    result = run("check", "auth", "good.test", "--nameserver", server.address, "--ip", "192.0.2.25", "--mta-sts-url", "https://127.0.0.1:9/{domain}", "--timeout", "0.5")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "  ptr      192.0.2.25 ok mx.good.test" in lines
+    assert "           note: no MTA-STS record at _mta-sts.good.test" in lines
+    assert "           note: no record at _smtp._tls.good.test" in lines
+    assert "           error: no record at _smtp._tls.good.test" not in lines
+    assert "           error: no DKIM selector given: selectors cannot be discovered from DNS, pass --dkim-selector" in lines

@@ -14,6 +14,7 @@ from httpsserver import HttpsServer
 from inboxwatch.dnscheck.auth import AuthOptions, check_domain, check_spf
 from inboxwatch.dnscheck.dkim import check_selector
 from inboxwatch.dnscheck.dmarc import check_dmarc
+from inboxwatch.dnscheck.findings import Level
 from inboxwatch.dnscheck.resolver import Resolver, parse_nameserver
 
 
@@ -233,3 +234,11 @@ def test_check_domain_missing_records(server):
     report = asyncio.run(check_domain(resolver_for(server), "nothing.test", AuthOptions())).to_json()
     for name in ("spf", "dkim", "dmarc", "mta_sts", "tls_rpt", "bimi", "mx"):
         assert report[name]["status"] == "missing", name
+
+
+def test_check_domain_missing_levels(server):
+    report = asyncio.run(check_domain(resolver_for(server), "nothing.test", AuthOptions()))
+    for name in ("mta_sts", "tls_rpt", "bimi"):
+        assert [problem.level for problem in report.checks[name].problems] == [Level.NOTE], name
+    for name in ("spf", "dmarc", "mx"):
+        assert [problem.level for problem in report.checks[name].problems] == [Level.ERROR], name

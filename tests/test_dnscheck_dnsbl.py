@@ -15,6 +15,7 @@ from inboxwatch.dnscheck.dnsbl import (
     Health,
     Status,
     assess_health,
+    inapplicable_reason,
     parse_asset,
     parse_ip,
     probe_name,
@@ -28,6 +29,7 @@ ZEN = CATALOGUE_BY_NAME["spamhaus-zen"]
 DBL = CATALOGUE_BY_NAME["spamhaus-dbl"]
 SURBL = CATALOGUE_BY_NAME["surbl"]
 URIBL = CATALOGUE_BY_NAME["uribl"]
+GENERIC = generic_list("bl.example.test")
 
 
 def answer(*addresses):
@@ -68,6 +70,37 @@ def test_parse_asset_invalid_ip(text):
         parse_asset(text)
 
 
+@pytest.mark.parametrize("text, corrected", [("203.0.113.010", "203.0.113.10"), ("010.0.0.1", "10.0.0.1")], ids=["last-octet", "first-octet"])
+def test_parse_ip_leading_zero_named(text, corrected):
+    with pytest.raises(CheckError, match="leading zero") as raised:
+        parse_ip(text)
+    assert "write %s" % corrected in str(raised.value)
+
+
+def test_read_answer_generic_not_listed_wording():
+    verdict = read_answer(GENERIC, answer("127.255.255.254"))
+    assert not any(text.startswith("listed") for text in verdict.meanings)
+    assert verdict.rejected is False
+
+
+@pytest.mark.parametrize(
+    "asset, blocklist, expected",
+    [
+        pytest.param("mail.example.com", ZEN, "zen.spamhaus.org lists IP addresses only; mail.example.com is a domain", id="domain-on-ip-list"),
+        pytest.param("192.0.2.1", DBL, "dbl.spamhaus.org lists domains only; 192.0.2.1 is an IP address", id="ip-on-domain-list"),
+        pytest.param("2001:db8::1", CATALOGUE_BY_NAME["spamcop"], "bl.spamcop.net lists IPv4 addresses only; 2001:db8::1 is an IPv6 address", id="ipv6-on-ipv4-list"),
+        pytest.param(
+            "10.113.0.203.zen.spamhaus.org",
+            ZEN,
+            "zen.spamhaus.org lists IP addresses only; 10.113.0.203.zen.spamhaus.org is already a query name in that zone, so check the IP address 203.0.113.10 instead",
+            id="query-name-as-asset",
+        ),
+    ],
+)
+def test_inapplicable_reason_by_case(asset, blocklist, expected):
+    assert inapplicable_reason(parse_asset(asset), blocklist) == expected
+
+
 def test_parse_ip_hostname_named_in_error():
     with pytest.raises(CheckError, match="looks like a hostname"):
         parse_ip("mail.example.com")
@@ -103,6 +136,11 @@ def test_parse_asset_kinds():
         pytest.param(SURBL, answer("127.0.0.24"), Status.LISTED, "SURBL MW", id="surbl-bits"),
         pytest.param(SURBL, answer("127.0.0.1"), Status.UNKNOWN, "resolver blocked", id="surbl-refusal"),
         pytest.param(URIBL, answer("127.0.0.2"), Status.LISTED, "URIBL black", id="uribl-black"),
+        pytest.param(DBL, answer("127.0.1.50"), Status.LISTED, "listed, return code 127.0.1.50 not in the catalogue", id="dbl-uncatalogued-in-range"),
+        pytest.param(ZEN, answer("127.1.0.2"), Status.UNKNOWN, "127.1.0.2 is not understood", id="zen-code-outside-ranges"),
+        pytest.param(GENERIC, answer("127.0.0.9"), Status.LISTED, "listed, return code 127.0.0.9 not in the catalogue", id="generic-listing"),
+        pytest.param(GENERIC, answer("127.255.255.254"), Status.UNKNOWN, "127.255.255.254 is not understood", id="generic-code-outside-24"),
+        pytest.param(GENERIC, answer("127.0.0.2", "127.1.0.1"), Status.UNKNOWN, "127.1.0.1 is not understood", id="generic-one-code-not-understood"),
     ],
 )
 def test_read_answer_by_code(blocklist, lookup, status, meaning):
@@ -221,6 +259,24 @@ def test_check_blocklists_silent_server_unknown():
 
 def test_check_blocklists_skips_domain_on_ip_list(server):
     assert run_check(server.address, ["spamcop"], ["example.com"]) == {}
+
+
+def test_check_blocklists_inapplicable_rows(server):
+    resolver = Resolver([parse_nameserver(server.address)], timeout=1.0, attempts=2)
+    assets = [parse_asset("example.com"), parse_asset(LISTED_IP)]
+    results = asyncio.run(check_blocklists(resolver, assets, select_lists(["good.bl.test", "spamcop"]), include_inapplicable=True))
+    pairs = [(result.asset.value, result.blocklist.name) for result in results]
+    assert pairs == [("example.com", "good.bl.test"), ("example.com", "spamcop"), (LISTED_IP, "good.bl.test"), (LISTED_IP, "spamcop")]
+    skipped = results[1]
+    assert skipped.status is Status.UNKNOWN
+    assert skipped.meanings == ("not applicable",)
+    assert skipped.reason == "bl.spamcop.net lists IP addresses only; example.com is a domain"
+    assert results[2].status is Status.LISTED
+
+
+def test_check_blocklists_unhealthy_reason(server):
+    result = run_check(server.address, ["spamhaus-zen"], [LISTED_IP])[(LISTED_IP, "spamhaus-zen")]
+    assert result.reason == "list spamhaus-zen refused the query or answered with an error code"
 
 
 def test_check_blocklists_generic_zone_takes_domains(server):

@@ -4,7 +4,6 @@ The reference for every comparison is `query_minutes`, which reads only the
 per-minute rollups, folded into windows, groups and steps in Python.
 """
 
-import dataclasses
 import random
 from datetime import datetime, timedelta, timezone
 
@@ -83,29 +82,30 @@ def matches(values: dict[str, str], where) -> bool:
     return True
 
 
-def minute_totals(conn, start, end, step, group_by, tenant, where) -> dict[tuple[int, tuple], CountRow]:
-    """Sum the minute rollups in [start, end) per (step index, key), the step index being 0 without a step."""
-    totals: dict[tuple[int, tuple], CountRow] = {}
-    for minute, row in query_minutes(conn, start=start, end=end, group_by=DIMENSIONS, tenant=tenant):
+def minute_totals(minutes, start, step, group_by, tenant, where) -> dict[tuple[int, tuple], CountRow]:
+    """Sum `query_minutes` rows per (step index, key), the step index being 0 without a step."""
+    sums: dict[tuple[int, tuple], list[int]] = {}
+    for minute, row in minutes:
         values = dict(zip(DIMENSIONS, row.key))
-        if not matches(values, where):
+        if tenant is not None and values["tenant"] != tenant or not matches(values, where):
             continue
         key = tuple(values[name] for name in group_by)
         index = (minute - start) // step if step else 0
-        row = dataclasses.replace(row, key=key)
-        totals[(index, key)] = totals[(index, key)] + row if (index, key) in totals else row
-    return totals
+        total = sums.setdefault((index, key), [0] * len(COUNT_FIELDS))
+        for position, name in enumerate(COUNT_FIELDS):
+            total[position] += getattr(row, name)
+    return {(index, key): CountRow(key, *total) for (index, key), total in sums.items()}
 
 
-def expected_counts(conn, start, end, group_by, tenant, where) -> list[CountRow]:
-    totals = minute_totals(conn, start, end, None, group_by, tenant, where)
+def expected_counts(minutes, start, group_by, tenant, where) -> list[CountRow]:
+    totals = minute_totals(minutes, start, None, group_by, tenant, where)
     if not group_by:
         return [totals.get((0, ()), CountRow.zero(()))]
     return [totals[(0, key)] for key in sorted(key for _, key in totals)]
 
 
-def expected_series(conn, start, end, step, group_by, tenant, where) -> list[tuple[datetime, CountRow]]:
-    totals = minute_totals(conn, start, end, step, group_by, tenant, where)
+def expected_series(minutes, start, end, step, group_by, tenant, where) -> list[tuple[datetime, CountRow]]:
+    totals = minute_totals(minutes, start, step, group_by, tenant, where)
     keys = sorted({key for _, key in totals} | ({()} if not group_by else set()))
     series = []
     for index in range(-(-(end - start) // step)):
@@ -115,21 +115,22 @@ def expected_series(conn, start, end, step, group_by, tenant, where) -> list[tup
 
 
 def check_window(conn, start, end, step) -> None:
+    minutes = query_minutes(conn, start=start, end=end, group_by=DIMENSIONS)
     for group_by, tenant, where in QUERIES:
         case = "window [%s, %s) step %s, group_by %s, tenant %s, where %s" % (start, end, step, group_by, tenant, where)
         counts = query_counts(conn, start=start, end=end, group_by=group_by, tenant=tenant, where=where)
-        assert counts == expected_counts(conn, start, end, group_by, tenant, where), case
+        assert counts == expected_counts(minutes, start, group_by, tenant, where), case
         series = query_series(conn, start=start, end=end, step=step, group_by=group_by, tenant=tenant, where=where)
-        assert series == expected_series(conn, start, end, step, group_by, tenant, where), case
+        assert series == expected_series(minutes, start, end, step, group_by, tenant, where), case
 
 
-# (start, end, step) as minutes from T0, step in minutes. Comments say which rollups each window reads.
+# (start, end, step) in minutes from T0. The comment on each case names the rollups it reads.
 WINDOWS = [
     pytest.param(0, 180, 60, id="whole-hours-hourly-step"),  # hours only
     pytest.param(0, 217, 60, id="aligned-start-minute-tail"),  # hours, then minutes after 12:00
     pytest.param(0, 217, 120, id="two-hour-steps-partial-last"),  # hours, minutes, a short last step
     pytest.param(-60, 420, 180, id="window-wider-than-data"),  # empty hours on both sides
-    pytest.param(13, 281, 60, id="unaligned-start-hourly-step"),  # minutes only: hours straddle steps
+    pytest.param(13, 281, 60, id="unaligned-start-hourly-step"),  # series: minutes only, because hours straddle steps
     pytest.param(13, 281, 15, id="unaligned-quarter-hours"),  # counts: minute edges around whole hours
     pytest.param(0, 180, 15, id="aligned-quarter-hours"),  # series: minutes, counts: hours
     pytest.param(60, 120, 60, id="exactly-one-hour"),  # one hourly row per group
@@ -153,7 +154,7 @@ def test_hourly_reads_equal_minute_reads_random_windows(stored):
             if rng.random() < 0.5:
                 start -= start % 60
             end = start + rng.randrange(1, 8 * 60)
-            step = rng.choice((1, 7, 30, 60, 120, 180))
+            step = rng.choice((7, 30, 60, 120, 180))
             check_window(conn, T0 + start * MINUTE, T0 + end * MINUTE, step * MINUTE)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import ssl
 import sys
@@ -13,7 +14,7 @@ from inboxwatch.cli.settings import config_option, load_settings
 from inboxwatch.dnscheck.auth import CHECK_NAMES, AuthOptions, check_domain
 from inboxwatch.dnscheck.blocklist_check import check_blocklists
 from inboxwatch.dnscheck.blocklists import CATALOGUE, select_lists
-from inboxwatch.dnscheck.dnsbl import MAX_EXPANDED_ADDRESSES, Asset, AssetKind, Health, expand_network, normalize_domain, parse_asset, parse_ip
+from inboxwatch.dnscheck.dnsbl import MAX_EXPANDED_ADDRESSES, Asset, AssetKind, Health, Status, applies, expand_network, normalize_domain, parse_asset, parse_ip
 from inboxwatch.dnscheck.mtasts import DEFAULT_POLICY_URL
 from inboxwatch.dnscheck.resolver import Resolver, parse_nameserver
 from inboxwatch.errors import InboxwatchError
@@ -56,6 +57,16 @@ def blocklist_assets(values: tuple[str, ...], config_path: str | None) -> list[A
     return assets
 
 
+def looks_like_ip_address(text: str) -> bool:
+    """Tell whether `text` is an IP address, or digits and dots (no top-level domain is all digits)."""
+    stripped = text.strip().rstrip(".")
+    try:
+        ipaddress.ip_address(stripped)
+    except ValueError:
+        return bool(stripped) and all(character.isdigit() or character == "." for character in stripped)
+    return True
+
+
 @click.group("check")
 def command() -> None:
     """Check blocklists and DNS authentication records once."""
@@ -82,9 +93,11 @@ def blocklists_command(values: tuple[str, ...], zones: tuple[str, ...], as_json:
         raise click.BadParameter(str(error), param_hint="--zone") from error
     resolver = make_resolver(nameservers, timeout)
     try:
-        results = asyncio.run(check_blocklists(resolver, assets, lists))
+        results = asyncio.run(check_blocklists(resolver, assets, lists, include_inapplicable=True))
     finally:
         resolver.close()
+    if not any(applies(asset, blocklist) for asset in assets for blocklist in lists):
+        click.echo("no selected list takes any of the assets given: nothing was looked up, so every result is unknown", err=True)
 
     if as_json:
         for result in results:
@@ -95,8 +108,12 @@ def blocklists_command(values: tuple[str, ...], zones: tuple[str, ...], as_json:
         click.echo("list %s is %s: its results are unknown" % (name, health), err=True)
     for result in results:
         line = "%-40s %-22s %-8s" % (result.asset.value, result.blocklist.name, result.status.value)
-        if result.meanings:
-            line += " " + "; ".join(result.meanings)
+        notes = list(result.meanings)
+        # A listed result's reason is the list's TXT text, shown only in JSON.
+        if result.reason and result.status is not Status.LISTED:
+            notes.append(result.reason)
+        if notes:
+            line += " " + "; ".join(notes)
         click.echo(line.rstrip())
 
 
@@ -115,6 +132,9 @@ def auth_command(domains, selectors, ips, mta_sts_url, mta_sts_ca, as_json, name
 
     Without DOMAIN the [sender] domains of the configuration are checked.
     """
+    for domain in domains:
+        if looks_like_ip_address(domain):
+            raise click.BadParameter("%r is an IP address, not a domain: pass sending IP addresses with --ip" % domain, param_hint="DOMAIN")
     try:
         domain_list = [normalize_domain(domain) for domain in domains]
         ip_list = [str(parse_ip(ip)) for ip in ips]
@@ -150,6 +170,15 @@ def auth_command(domains, selectors, ips, mta_sts_url, mta_sts_ca, as_json, name
         for name in CHECK_NAMES:
             check = report.checks[name]
             line = "  %-8s %s" % (name, check.status.value)
+            if check.reason:
+                line += ": " + check.reason
+            click.echo(line)
+            for problem in check.problems:
+                click.echo("           %s: %s" % (problem.level.value, problem.text))
+        for address, check in report.ptr.items():
+            line = "  %-8s %s %s" % ("ptr", address, check.status.value)
+            if check.record:
+                line += " " + ", ".join(name.rstrip(".") for name in check.record)
             if check.reason:
                 line += ": " + check.reason
             click.echo(line)

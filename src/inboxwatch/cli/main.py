@@ -13,6 +13,7 @@ from inboxwatch import __version__
 # whose name is the module's last name part.
 COMMAND_MODULES = (
     "inboxwatch.cli.parse",
+    "inboxwatch.cli.quarantine",
     "inboxwatch.cli.explain",
     "inboxwatch.cli.ingest",
     "inboxwatch.cli.status",

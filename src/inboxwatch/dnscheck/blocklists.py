@@ -66,7 +66,9 @@ class Blocklist:
     `codes` maps a returned address to its meaning. Lists with `bitmask` set
     encode several sublists in the last octet, and `codes` then maps each
     bit's value (as a decimal string) to its meaning. A code that is in
-    neither table is read as a listing with an unknown meaning.
+    neither table is read as a listing with an unknown meaning when it is in
+    127.0.0.0/24 or in the /24 of a catalogued listing code. Any other such
+    code is not understood, and its result is unknown.
 
     `listed_probe` and `clear_probe` are the names whose query must and must
     not be listed (RFC 5782 section 5), written as an asset: an IP address
@@ -264,7 +266,7 @@ def spamhaus_dqs(key: str) -> tuple[Blocklist, ...]:
 
 
 def generic_list(zone: str, kind: ListKind = ListKind.IP) -> Blocklist:
-    """Build an RFC 5782 list for a zone the catalogue does not know: any 127.0.0.x answer is a listing.
+    """Build an RFC 5782 list for a zone the catalogue does not know: any 127.0.0.x answer is a listing, other codes are not understood.
 
     An IP list built here also queries domain assets by hostname, and its
     health is judged by the IPv4 test entries alone.

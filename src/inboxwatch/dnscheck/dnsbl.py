@@ -75,6 +75,12 @@ def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         return ipaddress.ip_address(text.strip())
     except ValueError:
         pass
+    octets = text.strip().split(".")
+    zero_padded = [octet for octet in octets if len(octet) > 1 and octet.startswith("0")]
+    if _LOOKS_LIKE_IPV4.match(text.strip()) and len(octets) == 4 and zero_padded:
+        # Python rejects leading zeros because other parsers read them as octal (010 = 8).
+        decimal = ".".join(str(int(octet)) if octet else octet for octet in octets)
+        raise CheckError("invalid IP address %r: octet %r has a leading zero, which some software reads as octal. For the decimal address, write %s" % (text, zero_padded[0], decimal))
     if _LOOKS_LIKE_IPV4.match(text.strip()) or ":" in text:
         raise CheckError("invalid IP address %r: expected four numbers from 0 to 255 (IPv4) or an IPv6 address" % text)
     raise CheckError("invalid IP address %r: it looks like a hostname; give IP addresses here and domains as domains" % text)
@@ -143,6 +149,30 @@ def applies(asset: Asset, blocklist: Blocklist) -> bool:
     return asset.kind is AssetKind.IPV4 or blocklist.accepts_domains
 
 
+def inapplicable_reason(asset: Asset, blocklist: Blocklist) -> str:
+    """Explain why `blocklist` cannot be asked about `asset`; the caller checks that `applies` is false."""
+    if blocklist.kind is not ListKind.IP:
+        return "%s lists domains only; %s is an IP address" % (blocklist.zone, asset.value)
+    if asset.kind is AssetKind.IPV6:
+        return "%s lists IPv4 addresses only; %s is an IPv6 address" % (blocklist.zone, asset.value)
+    address = address_in_query_name(asset.value, blocklist.zone)
+    if address:
+        return "%s lists IP addresses only; %s is already a query name in that zone, so check the IP address %s instead" % (blocklist.zone, asset.value, address)
+    return "%s lists IP addresses only; %s is a domain" % (blocklist.zone, asset.value)
+
+
+def address_in_query_name(name: str, zone: str) -> str | None:
+    """Return the IPv4 address that a query name such as 10.113.0.203.zen.spamhaus.org encodes, or None."""
+    suffix = "." + zone
+    if not name.endswith(suffix):
+        return None
+    octets = name[: -len(suffix)].split(".")
+    try:
+        return str(ipaddress.IPv4Address(".".join(reversed(octets))))
+    except ValueError:
+        return None
+
+
 def query_name(asset: Asset, blocklist: Blocklist) -> str:
     """Build the name to query for `asset` in `blocklist`; the caller checks `applies` first."""
     if asset.kind is not AssetKind.DOMAIN:
@@ -171,6 +201,20 @@ class Verdict:
     rejected: bool = False
 
 
+def is_understood(blocklist: Blocklist, address: str) -> bool:
+    """Tell whether a return code reads as a listing or an error.
+
+    Understood are catalogued codes, a bitmask list's codes, and any code in
+    127.0.0.0/24 (RFC 5782 section 2.3) or in the /24 of one of the list's
+    catalogued listing codes (Spamhaus DBL: 127.0.1.0/24).
+    """
+    if blocklist.bitmask or blocklist.code(address) is not None:
+        return True
+    prefix = address.rsplit(".", 1)[0]
+    listing_prefixes = {"127.0.0"} | {code.rsplit(".", 1)[0] for code, meaning in blocklist.codes.items() if meaning.category is not Category.ERROR}
+    return prefix in listing_prefixes
+
+
 def meanings_of(blocklist: Blocklist, address: str) -> list[tuple[str, Category]]:
     code = blocklist.code(address)
     if code is not None:
@@ -196,6 +240,7 @@ def read_answer(blocklist: Blocklist, lookup: Lookup) -> Verdict:
 
     meanings: list[str] = []
     categories: list[Category] = []
+    understood = True
     for address in lookup.records:
         # RFC 5782 section 2.3: entries are returned as addresses in
         # 127.0.0.0/8. A records arrive as dotted quads, so the prefix test
@@ -204,6 +249,12 @@ def read_answer(blocklist: Blocklist, lookup: Lookup) -> Verdict:
             meanings.append("answer %s is outside 127.0.0.0/8, not a blocklist code" % address)
             categories.append(Category.ERROR)
             continue
+        if not is_understood(blocklist, address):
+            # Lists put their error codes outside their listing ranges
+            # (Spamhaus: 127.255.255.0/24), so such a code is no listing.
+            meanings.append("return code %s is not understood (not in the catalogue and outside the list's listing ranges), so the result is unknown" % address)
+            understood = False
+            continue
         for meaning, category in meanings_of(blocklist, address):
             meanings.append(meaning)
             categories.append(category)
@@ -211,6 +262,8 @@ def read_answer(blocklist: Blocklist, lookup: Lookup) -> Verdict:
     codes = tuple(sorted(lookup.records))
     if Category.ERROR in categories:
         return Verdict(Status.UNKNOWN, codes, tuple(meanings), tuple(categories), rejected=True)
+    if not understood:
+        return Verdict(Status.UNKNOWN, codes, tuple(meanings), tuple(categories))
     return Verdict(Status.LISTED, codes, tuple(meanings), tuple(categories))
 
 

@@ -18,6 +18,8 @@ class CheckStatus(str, enum.Enum):
 
 
 class Level(str, enum.Enum):
+    # A finding that needs no action, such as a missing optional record (MTA-STS, TLS-RPT, BIMI).
+    NOTE = "note"
     WARNING = "warning"
     ERROR = "error"
 
@@ -86,8 +88,9 @@ def finish(record: Any, problems: list[Problem], *, reason: str = "", **details:
     return RecordCheck(status_of(problems, bool(reason)), record, tuple(problems), reason, details)
 
 
-def missing(text: str, **details: Any) -> RecordCheck:
-    return RecordCheck(CheckStatus.MISSING, None, (error(text),), "", details)
+def missing(text: str, level: Level = Level.ERROR, **details: Any) -> RecordCheck:
+    """Build the check of an unpublished record. `level` is the severity of its problem: a note for an optional record."""
+    return RecordCheck(CheckStatus.MISSING, None, (Problem(level, text),), "", details)
 
 
 def lookup_failure(name: str, rdtype: str, outcome: str, **details: Any) -> RecordCheck:

@@ -8,7 +8,7 @@ import ssl
 
 import httpx
 
-from inboxwatch.dnscheck.findings import Problem, RecordCheck, error, finish, lookup_failure, missing, warning
+from inboxwatch.dnscheck.findings import Level, Problem, RecordCheck, error, finish, lookup_failure, missing, warning
 from inboxwatch.dnscheck.resolver import Resolver
 from inboxwatch.dnscheck.tags import first_tag_is, parse_tags
 
@@ -112,7 +112,8 @@ async def check_mta_sts(
         return lookup_failure(name, "TXT", lookup.outcome.value)
     records = [text for text in lookup.records if text.lower().replace(" ", "").startswith("v=stsv1")]
     if not records:
-        return missing("no MTA-STS record at %s" % name)
+        # MTA-STS is optional, so its absence is a note.
+        return missing("no MTA-STS record at %s" % name, level=Level.NOTE)
     if len(records) > 1:
         return finish({"txt": records, "policy": None}, [error("%s has %d MTA-STS records; senders then treat the domain as having none (RFC 8461 section 3.1)" % (name, len(records)))])
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inboxwatch.dnscheck.findings import Problem, RecordCheck, error, finish, lookup_failure, missing, warning
+from inboxwatch.dnscheck.findings import Level, Problem, RecordCheck, error, finish, lookup_failure, missing, warning
 from inboxwatch.dnscheck.resolver import Resolver
 from inboxwatch.dnscheck.tags import first_tag_is, parse_tags
 
@@ -45,7 +45,8 @@ async def single_txt(resolver: Resolver, name: str, prefix: str) -> tuple[str | 
         return None, lookup_failure(name, "TXT", lookup.outcome.value)
     records = [text for text in lookup.records if text.lower().replace(" ", "").startswith(prefix.lower())]
     if not records:
-        return None, missing("no record at %s" % name)
+        # Both records (TLS-RPT and BIMI) are optional, so their absence is a note.
+        return None, missing("no record at %s" % name, level=Level.NOTE)
     if len(records) > 1:
         return None, finish(records, [error("%s has %d records, expected one" % (name, len(records)))])
     return records[0], None

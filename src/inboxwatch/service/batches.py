@@ -198,6 +198,11 @@ class BatchWriter:
                         record_type.__name__,
                     )
                 continue
-            handler(conn, records, context)
-            handled += len(records)
+            result = handler(conn, records, context)
+            if result is None:
+                handled += len(records)
+                continue
+            self.summary.events_stored += result.events_stored
+            self.summary.duplicates += result.duplicates
+            handled += result.records_stored
         return handled

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from inboxwatch.classify.enrich import EnrichOptions, enrich
 from inboxwatch.model.bounces import AutoReplyRecord, BounceRecord, ComplaintRecord
 from inboxwatch.model.events import DeliveryEvent, EventType
-from inboxwatch.service.records import RecordContext
+from inboxwatch.service.records import HandlerResult, RecordContext
 from inboxwatch.store.bounce_matches import add_bounce_details, find_stored_bounces, normalize_message_id
 from inboxwatch.store.events import event_key, store_events
 
@@ -139,7 +139,7 @@ def bounce_details(event: DeliveryEvent) -> dict:
     }
 
 
-def store_bounce_batch(conn: sa.Connection, records: Sequence[BounceRecord], context: RecordContext) -> None:
+def store_bounce_batch(conn: sa.Connection, records: Sequence[BounceRecord], context: RecordContext) -> HandlerResult:
     """Store bounce records as events, adding details to bounces already stored instead of counting them twice.
 
     NOTE: only a bounce stored before its bounce message is found. A log
@@ -183,9 +183,11 @@ def store_bounce_batch(conn: sa.Connection, records: Sequence[BounceRecord], con
         counts.duplicates,
         merged,
     )
+    # A merged bounce adds details to an event already counted: a duplicate for the counts.
+    return HandlerResult(events_stored=counts.stored, duplicates=counts.duplicates + merged)
 
 
-def store_complaint_batch(conn: sa.Connection, records: Sequence[ComplaintRecord], context: RecordContext) -> None:
+def store_complaint_batch(conn: sa.Connection, records: Sequence[ComplaintRecord], context: RecordContext) -> HandlerResult:
     options = EnrichOptions(tenant=context.tenant)
     events = [enrich(complaint_event(record, context), options) for record in records]
     counts = store_events(
@@ -197,11 +199,13 @@ def store_complaint_batch(conn: sa.Connection, records: Sequence[ComplaintRecord
         now=context.now,
     )
     log.info("%s: %d complaint events stored, %d already stored", context.source, counts.stored, counts.duplicates)
+    return HandlerResult(events_stored=counts.stored, duplicates=counts.duplicates)
 
 
-def skip_auto_replies(conn: sa.Connection, records: Sequence[AutoReplyRecord], context: RecordContext) -> None:
+def skip_auto_replies(conn: sa.Connection, records: Sequence[AutoReplyRecord], context: RecordContext) -> HandlerResult:
     # An auto-reply shows that the mailbox exists and took the message, so it is never a bounce.
     log.debug("%s: %d auto-replies not counted", context.source, len(records))
+    return HandlerResult()
 
 
 RECORD_HANDLERS = {

@@ -35,9 +35,22 @@ class RecordContext:
     recipient_retention: str = "full"
 
 
+@dataclasses.dataclass(frozen=True)
+class HandlerResult:
+    """What a handler stored: delivery events made from the records, and the records themselves.
+
+    `duplicates` counts events or records that were already stored. A
+    handler that returns None is taken to have stored every record it got.
+    """
+
+    events_stored: int = 0
+    records_stored: int = 0
+    duplicates: int = 0
+
+
 # Stores a batch of records of one type in the caller's transaction. An
 # exception it raises rolls the whole batch back and stops the input.
-RecordHandler = Callable[[sa.Connection, Sequence[Any], RecordContext], None]
+RecordHandler = Callable[[sa.Connection, Sequence[Any], RecordContext], "HandlerResult | None"]
 
 # Modules that define `RECORD_HANDLERS`, a mapping of record type to handler,
 # loaded on first use. A module not written yet is skipped.

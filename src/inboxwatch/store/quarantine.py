@@ -36,12 +36,33 @@ class QuarantineItem:
 def add_quarantine(conn: sa.Connection, items: Iterable[QuarantineItem], *, now: datetime) -> int:
     """Insert items in the caller's transaction, stamping those without `received_at` with `now`.
 
+    An item already kept (same source, location, reason and raw text) is not
+    kept again, so ingesting the same bad input twice quarantines it once.
     Returns the number of rows inserted.
     """
-    rows = [quarantine_row(item, now) for item in items]
+    items = list(items)
+    rows = []
+    seen = already_kept(conn, {item.source for item in items})
+    for item in items:
+        row = quarantine_row(item, now)
+        identity = (row["source"], row["location"], row["reason"], row["raw"])
+        if identity in seen:
+            continue
+        seen.add(identity)
+        rows.append(row)
     if rows:
         conn.execute(quarantine.insert(), rows)
     return len(rows)
+
+
+def already_kept(conn: sa.Connection, sources: set[str]) -> set[tuple]:
+    """Return the identities (source, location, reason, raw) of the quarantine rows of `sources`."""
+    if not sources:
+        return set()
+    query = sa.select(quarantine.c.source, quarantine.c.location, quarantine.c.reason, quarantine.c.raw).where(
+        quarantine.c.source.in_([without_nul(source) for source in sources])
+    )
+    return {tuple(row) for row in conn.execute(query)}
 
 
 def without_nul(text: str | None, limit: int | None = None) -> str | None:

@@ -37,7 +37,8 @@ def hourly_increments(increments: Iterable[Sequence]) -> list[tuple]:
 
     Rows come sorted by their unique key, for the same reason as in
     `rollups.rollup_increments`: concurrent writers on PostgreSQL then lock
-    shared rows in the same order and cannot deadlock.
+    shared rows in the same order. Every writer upserts its minutes before
+    its hours, so the order holds across both tables.
     """
     counters_start = 1 + len(ROLLUP_DIMENSIONS)
     totals: dict[tuple, list[int]] = {}
