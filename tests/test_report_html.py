@@ -13,10 +13,16 @@ from inboxwatch.config.loader import validate_config
 from inboxwatch.service.report_page import PERIODS, render_report
 from inboxwatch.service.svg_chart import Series, line_chart, segments
 from inboxwatch.store.db import open_engine
-from inboxwatch.store.schema import rollups
+from inboxwatch.store.schema import rollups, rollups_hourly
 from notify_support import free_port
 
 END = datetime(2026, 3, 5, tzinfo=timezone.utc)
+
+
+def insert_rollups(conn, rows: list[dict]) -> None:
+    # Every bucket here is on the hour, so the same rows are also the hourly rollups.
+    conn.execute(rollups.insert(), rows)
+    conn.execute(rollups_hourly.insert(), rows)
 
 
 def rollup(time: datetime, provider: str, sent: int, bounced: int, complained: int) -> dict:
@@ -52,7 +58,7 @@ def test_report_daily_with_mail(tmp_path):
     engine = open_engine("sqlite:///%s" % (tmp_path / "store.db"))
     rows = [rollup(END - timedelta(hours=hour), "gmail", 500, 5 + hour % 4, 1) for hour in range(1, 24)]
     with engine.begin() as conn:
-        conn.execute(rollups.insert(), rows)
+        insert_rollups(conn, rows)
     with engine.connect() as conn:
         page = render_report(conn, validate_config({}, source="test"), PERIODS["daily"], END)
     engine.dispose()

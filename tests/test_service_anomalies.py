@@ -7,10 +7,16 @@ from datetime import datetime, timedelta, timezone
 from inboxwatch.analysis.anomaly.parameters import AnomalyParameters
 from inboxwatch.config.loader import validate_config
 from inboxwatch.service.anomalies import anomaly_signals, parameters_from
-from inboxwatch.store.schema import rollups
+from inboxwatch.store.schema import rollups, rollups_hourly
 
 START = datetime(2026, 3, 2, tzinfo=timezone.utc)
 HOURS = 16 * 24
+
+
+def insert_rollups(conn, rows: list[dict]) -> None:
+    # Every bucket here is on the hour, so the same rows are also the hourly rollups.
+    conn.execute(rollups.insert(), rows)
+    conn.execute(rollups_hourly.insert(), rows)
 
 
 def rollup(hour: int, provider: str, sent: int, bounced: int) -> dict:
@@ -41,7 +47,7 @@ def seed(engine, spike_hours: int) -> datetime:
         rows.append(rollup(hour, "gmail", 1000, 90 if spike else 10 + hour % 3))
         rows.append(rollup(hour, "microsoft", 800, 12 + hour % 2))
     with engine.begin() as conn:
-        conn.execute(rollups.insert(), rows)
+        insert_rollups(conn, rows)
     return START + timedelta(hours=HOURS + spike_hours + 1, minutes=7)
 
 
@@ -80,7 +86,7 @@ def test_anomaly_step_disabled_returns_nothing(engine):
 
 def test_anomaly_step_short_history_judges_nothing(engine):
     with engine.begin() as conn:
-        conn.execute(rollups.insert(), [rollup(hour, "gmail", 1000, 10) for hour in range(30)])
+        insert_rollups(conn, [rollup(hour, "gmail", 1000, 10) for hour in range(30)])
         signals = anomaly_signals(conn, validate_config({}, source="test").anomaly, START + timedelta(hours=31))
     assert signals == []
 
