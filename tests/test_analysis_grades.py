@@ -7,11 +7,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from click.testing import CliRunner
 
-from inboxwatch.analysis.grades import build_benchmarks, default_tables, grade_providers
+from inboxwatch.analysis.grades import build_benchmarks, default_tables, grade_providers, missing_data_note
 from inboxwatch.cli.main import cli
 from inboxwatch.config.loader import validate_config
 from inboxwatch.errors import ConfigError
+from inboxwatch.service.complaint_sources import configured_complaint_sources, has_complaint_data
+from inboxwatch.store.db import open_engine
 from inboxwatch.store.metrics import CountRow
+from inboxwatch.store.schema import events, rollups, rollups_hourly
 
 
 def counts(provider: str, sent: int, bounced: int, complained: int) -> CountRow:
@@ -76,3 +79,75 @@ def test_grades_command_empty_store(tmp_path):
     result = CliRunner().invoke(cli, ["grades", "--store", "sqlite:///%s" % (tmp_path / "store.db"), "--days", "3"])
     assert result.exit_code == 0, result.output
     assert "No mail in the last 3 days" in result.output
+
+
+def test_grades_without_complaint_data():
+    report = grade_providers([counts("gmail", 100000, 500, 0)], DEFAULTS, 7, 500, complaint_data=False)
+    (provider,) = report.providers
+    complaint = provider.metrics[2]
+    assert complaint.metric == "complaint_rate"
+    assert complaint.grade is None
+    assert complaint.has_data is False
+    assert complaint.value is None
+    assert [item.grade for item in provider.metrics[:2]] == ["A", "A"]
+    assert provider.overall == "A"
+    assert report.metrics_without_data == ("complaint_rate",)
+    assert missing_data_note(report).startswith("based on delivery rate and bounce rate only; no complaint data")
+
+
+def test_grades_complained_event_counts_as_data():
+    report = grade_providers([counts("gmail", 100000, 500, 248)], DEFAULTS, 7, 500, complaint_data=False)
+    assert report.providers[0].metrics[2].grade == "D"
+    assert report.metrics_without_data == ()
+    assert missing_data_note(report) is None
+
+
+def test_complaint_sources_from_config():
+    assert configured_complaint_sources(validate_config({}, source="test")) == []
+    config = validate_config(
+        {"sources": {"logs": [{"path": "/var/log/mail.log", "kind": "postfix"}], "maildirs": [{"path": "/var/mail/fbl"}]}}, source="test"
+    )
+    assert configured_complaint_sources(config) == ["/var/mail/fbl"]
+
+
+def store_with_postfix_mail(tmp_path):
+    engine = open_engine("sqlite:///%s" % (tmp_path / "store.db"))
+    bucket = datetime(2026, 3, 4, 10, 0, tzinfo=timezone.utc)
+    row = {
+        "bucket": bucket, "tenant": "default", "provider": "gmail", "sending_ip": "203.0.113.10", "sending_domain": "shop.example",
+        "campaign": "", "sent": 2000, "delivered": 1990, "deferred": 0, "bounced": 10, "hard_bounced": 0, "complained": 0,
+        "opened": 0, "clicked": 0, "unsubscribed": 0, "dropped": 0,
+    }
+    with engine.begin() as conn:
+        conn.execute(rollups.insert(), [row])
+        conn.execute(rollups_hourly.insert(), [row])
+    return engine
+
+
+def esp_event(time: datetime) -> dict:
+    return {"event_key": "k" * 64, "time": time, "type": "delivered", "source": "sendgrid", "tenant": "default", "provider": "gmail"}
+
+
+def test_complaint_data_from_stored_events(tmp_path):
+    engine = store_with_postfix_mail(tmp_path)
+    config = validate_config({}, source="test")
+    end = datetime(2026, 3, 5, tzinfo=timezone.utc)
+    with engine.begin() as conn:
+        assert has_complaint_data(conn, config, end) is False
+        conn.execute(events.insert().values(**esp_event(end + timedelta(hours=1))))
+        assert has_complaint_data(conn, config, end) is False
+        assert has_complaint_data(conn, config, end + timedelta(days=1)) is True
+        assert has_complaint_data(conn, config, end + timedelta(days=1), tenant="other") is False
+    engine.dispose()
+
+
+def test_grades_command_no_complaint_source(tmp_path):
+    engine = store_with_postfix_mail(tmp_path)
+    engine.dispose()
+    store = "sqlite:///%s" % (tmp_path / "store.db")
+    result = CliRunner().invoke(cli, ["grades", "--store", store, "--now", "2026-03-05T00:00:00Z", "--days", "2"])
+    assert result.exit_code == 0, result.output
+    gmail = next(line for line in result.output.splitlines() if line.startswith("Gmail"))
+    assert "no data" in gmail
+    assert "0.00%" not in gmail
+    assert "Overall grade: A (based on delivery rate and bounce rate only; no complaint data" in result.output

@@ -52,3 +52,20 @@ def test_reputation_unreachable_feed_reported(tmp_path):
     assert "Microsoft SNDS: NOT reachable" in status.output
     assert "last success never" in status.output
     assert "test-key-0123456789" not in status.output + fetched.output
+
+
+def test_reputation_fetch_html_page_fails(tmp_path):
+    blocked = "203.0.113.10,203.0.113.10,Yes,Blocked due to user complaints\n"
+    page = "<html><body>Service unavailable</body></html>"
+    with ScriptedServer() as server:
+        server.add("/snds/data.aspx", text_response(200, SNDS_DATA), text_response(200, page))
+        server.add("/snds/ipStatus.aspx", text_response(200, blocked))
+        config = write_config(tmp_path, server.url + "/snds")
+        first = CliRunner().invoke(cli, ["reputation", "fetch", "--config", config])
+        second = CliRunner().invoke(cli, ["reputation", "fetch", "--config", config])
+    status = CliRunner().invoke(cli, ["reputation", "status", "--config", config])
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 1
+    assert "FAILED: SNDS data export failed: the server returned an HTML page" in second.output
+    assert "203.0.113.10-203.0.113.10 blocked" in status.output
+    assert "nothing blocked" not in status.output

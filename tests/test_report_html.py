@@ -69,6 +69,20 @@ def test_report_daily_with_mail(tmp_path):
     assert "No blocklist check stored" in page
 
 
+def test_report_without_complaint_source(tmp_path):
+    engine = open_engine("sqlite:///%s" % (tmp_path / "store.db"))
+    rows = [rollup(END - timedelta(hours=hour), "gmail", 500, 5, 0) for hour in range(1, 24)]
+    with engine.begin() as conn:
+        insert_rollups(conn, rows)
+    with engine.connect() as conn:
+        page = render_report(conn, validate_config({}, source="test"), PERIODS["daily"], END)
+    engine.dispose()
+    assert page.count("<svg") == 2
+    assert "No complaint data: no feedback loop or ESP source exists for this period" in page
+    assert "<td>no data</td>" in page
+    assert "Overall grade: A (based on delivery rate and bounce rate only; no complaint data" in page
+
+
 def test_report_command_empty_store(tmp_path):
     output = tmp_path / "report.html"
     result = CliRunner().invoke(

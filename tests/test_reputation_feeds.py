@@ -118,6 +118,61 @@ def test_snds_retries_exhausted_fails(engine):
     assert count(engine, snds_data) == 0
 
 
+HTML_PAGE = "<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Sign in to SNDS</body></html>\n"
+
+
+def blocked_snapshot(engine) -> list:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(snds_ip_status.c.first_ip, snds_ip_status.c.snapshot_at)).all()
+
+
+@pytest.mark.parametrize(
+    "data, status",
+    [
+        (text_response(200, HTML_PAGE, **{"Content-Type": "text/html; charset=utf-8"}), text_response(200, SNDS_STATUS)),
+        (text_response(200, HTML_PAGE), text_response(200, SNDS_STATUS)),
+        (text_response(200, "not,an,snds,export\nat,all\n"), text_response(200, SNDS_STATUS)),
+        (text_response(200, SNDS_DATA), text_response(200, HTML_PAGE, **{"Content-Type": "text/html"})),
+        (text_response(200, SNDS_DATA), text_response(200, "203.0.113.10,203.0.113.10\n")),
+    ],
+    ids=["html-data", "html-body-text-type", "unreadable-data", "html-status", "invalid-status-row"],
+)
+def test_snds_unreadable_export_keeps_snapshot(engine, data, status):
+    with ScriptedServer() as server:
+        server.add("/snds/data.aspx", text_response(200, SNDS_DATA))
+        server.add("/snds/ipStatus.aspx", text_response(200, SNDS_STATUS))
+        config = config_for({"snds": {"key": SNDS_KEY, "base_url": server.url + "/snds"}})
+        fetch_reputation(engine, config, NOW, sleep=no_sleep)
+    before = blocked_snapshot(engine)
+    later = NOW.replace(hour=13)
+    with ScriptedServer() as server:
+        server.add("/snds/data.aspx", data)
+        server.add("/snds/ipStatus.aspx", status)
+        config = config_for({"snds": {"key": SNDS_KEY, "base_url": server.url + "/snds"}})
+        (result,) = fetch_reputation(engine, config, later, sleep=no_sleep)
+    assert result.error is not None
+    assert result.error.startswith("SNDS")
+    assert result.stored == 0
+    assert count(engine, snds_data) == 1
+    assert blocked_snapshot(engine) == before
+    with engine.connect() as conn:
+        state = feed_states(conn, "default")["snds"]
+        signals = [signal for signal in reputation_signals(conn, config, later) if signal.rule == "snds_blocked"]
+    assert state.status == "failed"
+    assert state.last_success_at == NOW
+    assert len(signals) == 1
+    assert signals[0].severity is Severity.CRITICAL
+
+
+def test_snds_html_page_message(engine):
+    with ScriptedServer() as server:
+        server.add("/snds/data.aspx", text_response(200, HTML_PAGE, **{"Content-Type": "text/html"}))
+        config = config_for({"snds": {"key": SNDS_KEY, "base_url": server.url + "/snds"}})
+        (result,) = fetch_reputation(engine, config, NOW, sleep=no_sleep)
+    assert "SNDS data export failed: the server returned an HTML page (Content-Type text/html)" in result.error
+    assert server.paths() == ["/snds/data.aspx"]
+
+
 def postmaster_routes(server: ScriptedServer) -> None:
     server.add("/v2/domains/shop.example/domainStats:query", json_response(200, V2_PAGE))
     server.add("/v2/domains/shop.example/complianceStatus", json_response(200, COMPLIANCE))
@@ -253,6 +308,50 @@ def test_reputation_signals_from_stored_feeds(engine):
     assert signals[("snds_filter_result", "")].severity is Severity.WARNING
     assert signals[("snds_trap_hits", "")].breached
     assert signals[("snds_blocked", "")].severity is Severity.CRITICAL
+
+
+def fetch_all_feeds(engine):
+    with ScriptedServer() as server:
+        server.add("/snds/data.aspx", text_response(200, SNDS_DATA))
+        server.add("/snds/ipStatus.aspx", text_response(200, SNDS_STATUS))
+        server.add("/token", json_response(200, {"access_token": "token", "expires_in": 3600}))
+        postmaster_routes(server)
+        config = config_for({"snds": {"key": SNDS_KEY, "base_url": server.url + "/snds"}, "postmaster": user_credentials(server)})
+        fetch_reputation(engine, config, NOW, sleep=no_sleep)
+    return config
+
+
+def rules_at(engine, config, at: datetime) -> set[str]:
+    with engine.connect() as conn:
+        return {signal.rule for signal in reputation_signals(conn, config, at)}
+
+
+def test_replay_before_fetch_skips_snapshot(engine):
+    config = fetch_all_feeds(engine)
+    # Two hours before the fetch: the SNDS period (ended 3/3 8:00) and Gmail's
+    # 3/3 day had ended, but the IP status snapshot did not exist yet.
+    rules = rules_at(engine, config, NOW.replace(hour=10))
+    assert "snds_blocked" not in rules
+    assert "snds_filter_result" in rules
+    assert "postmaster_spam_rate" in rules
+    assert "snds_blocked" in rules_at(engine, config, NOW)
+
+
+def test_replay_before_period_end_skips_data(engine):
+    config = fetch_all_feeds(engine)
+    # 3/3 at 7:00: the SNDS period ended an hour later and Gmail's 3/3 day had not ended.
+    rules = rules_at(engine, config, datetime(2026, 3, 3, 7, 0, tzinfo=timezone.utc))
+    assert rules == set()
+
+
+def test_stale_snds_period_not_latest(engine):
+    config = fetch_all_feeds(engine)
+    # The period ended 3/3 8:00; four days later it no longer describes the IP.
+    rules = rules_at(engine, config, datetime(2026, 3, 7, 9, 0, tzinfo=timezone.utc))
+    assert "snds_filter_result" not in rules
+    assert "snds_trap_hits" not in rules
+    assert "snds_blocked" in rules
+    assert "snds_filter_result" in rules_at(engine, config, datetime(2026, 3, 6, 7, 0, tzinfo=timezone.utc))
 
 
 def test_reputation_loop_without_feeds_returns(engine):

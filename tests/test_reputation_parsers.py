@@ -77,6 +77,25 @@ def test_snds_data_missing_column_rejected():
     assert rejected[0].error.line == 3
 
 
+def test_snds_data_middle_column_missing():
+    # The recipients column is left out, so the filter result sits where the recipients count belongs.
+    row = "203.0.113.13,3/1/2026 8:00 AM,3/2/2026 8:00 AM,5200,5100,GREEN,< 0.1%,,,0,mta.shop.example,bounce@shop.example,\n"
+    items = parse_all(snds, SNDS_DATA + row)
+    rejected = [item for item in items if isinstance(item, Rejected)]
+    assert len(rejected) == 1
+    assert "missing column: expected 14 columns, found 13" in rejected[0].error.message
+    assert rejected[0].error.line == 3
+    assert rejected[0].error.field is None
+
+
+def test_snds_status_missing_column_named():
+    items = parse_all(snds_status, "203.0.113.10,203.0.113.11,Yes\n")
+    assert len(items) == 1
+    assert isinstance(items[0], Rejected)
+    assert items[0].error.message == "missing column reason: expected 4 columns, found 3"
+    assert items[0].error.line == 1
+
+
 def test_snds_data_bad_filter_result_rejected():
     items = parse_all(snds, SNDS_DATA.replace("YELLOW", "PURPLE"))
     assert "invalid filter result 'PURPLE'" in str(items[1].error)

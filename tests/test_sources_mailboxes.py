@@ -66,8 +66,9 @@ def test_ingest_maildir_parses_each_message(engine, tmp_path):
 
     (result,) = summary.inputs
     assert result.kind == "maildir"
-    # The DMARC report, the TLS report and the bounce; bounces are counted whether or not a handler stores them.
-    assert result.records_unhandled + result.records_handled == 3
+    # The DMARC report and the TLS report are stored as records, the bounce as a delivery event.
+    assert result.records_handled == 2
+    assert result.events_stored == 1
     assert result.rejected == 1
     assert "no bounce, complaint or auto-reply found" in result.reasons[0]
     assert count_rows(engine, dmarc_reports) == 1

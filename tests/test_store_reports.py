@@ -109,10 +109,12 @@ def test_ingest_stores_reports_once(engine, tmp_path):
     (reports / "aggregate.xml.gz").write_bytes(gzip_bytes(MINIMAL_AGGREGATE))
     (reports / "tls.json").write_bytes(fixture("tlsrpt-rfc8460.json"))
 
-    ingest_paths(engine, [str(reports)])
+    first = ingest_paths(engine, [str(reports)])
     summary = ingest_paths(engine, [str(reports)])
 
-    assert [item.records_handled for item in summary.inputs] == [1, 1]
+    assert [item.records_handled for item in first.inputs] == [1, 1]
+    assert [item.records_handled for item in summary.inputs] == [0, 0]
+    assert [item.duplicates for item in summary.inputs] == [1, 1]
     assert count_rows(engine, dmarc_reports) == 1
     assert count_rows(engine, dmarc_records) == 1
     assert count_rows(engine, tls_reports) == 1

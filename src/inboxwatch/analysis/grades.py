@@ -6,7 +6,10 @@ whose limit its rate does not pass. Its overall grade is its worst metric
 grade, because one bad metric is enough to get mail blocked. The sender's
 overall grade is the volume-weighted mean of the provider grades (A=4 to
 F=0), rounded down. A provider with less volume than `min_volume` gets no
-grade for the rates that volume is the denominator of.
+grade for the rates that volume is the denominator of. Without complaint
+data for the period (see `inboxwatch.service.complaint_sources`) the
+complaint rate gets no grade and the overall grades come from the other
+metrics, because a rate of 0 from no source is not a perfect score.
 """
 
 from __future__ import annotations
@@ -65,10 +68,18 @@ class Benchmarks:
 
 @dataclasses.dataclass(frozen=True)
 class MetricGrade:
+    """One metric of one provider; `has_data` is False when no source could report it, so `rate` is not a measurement."""
+
     metric: str
     rate: Rate
     grade: str | None
     table: BenchmarkTable
+    has_data: bool = True
+
+    @property
+    def value(self) -> float | None:
+        """The measured rate, or None when the denominator is 0 or there is no data."""
+        return self.rate.value if self.has_data else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,10 +96,13 @@ class ProviderGrade:
 
 @dataclasses.dataclass(frozen=True)
 class GradeReport:
+    """Grades for a window; `metrics_without_data` lists the metrics the overall grades leave out for lack of data."""
+
     days: int
     providers: tuple[ProviderGrade, ...]
     overall: str | None
     recommendations: tuple[str, ...]
+    metrics_without_data: tuple[str, ...] = ()
 
 
 def table_from(data: Mapping[str, Any]) -> BenchmarkTable:
@@ -120,8 +134,15 @@ def build_benchmarks(defaults: Mapping[str, Any], metric_overrides: Mapping[str,
     return Benchmarks(metrics, providers)
 
 
-def grade_providers(rows: Sequence[CountRow], benchmarks: Benchmarks, days: int, min_volume: int) -> GradeReport:
-    """Grade each provider's counts (rows keyed by provider) over `days` days."""
+def grade_providers(
+    rows: Sequence[CountRow], benchmarks: Benchmarks, days: int, min_volume: int, *, complaint_data: bool = True
+) -> GradeReport:
+    """Grade each provider's counts (rows keyed by provider) over `days` days.
+
+    `complaint_data` is False when no complaint source existed for the
+    window. A complained event in `rows` overrides it.
+    """
+    complaint_data = complaint_data or any(row.complained > 0 for row in rows)
     graded = []
     for row in rows:
         provider = row.key[0] if row.key else "all"
@@ -130,11 +151,25 @@ def grade_providers(rows: Sequence[CountRow], benchmarks: Benchmarks, days: int,
         for metric in GRADED_METRICS:
             rate = rates[metric]
             table = benchmarks.table(provider, metric)
-            value = rate.value
+            has_data = complaint_data or metric != "complaint_rate"
+            value = rate.value if has_data else None
             grade = table.grade(value) if value is not None and rate.denominator >= min_volume and math.isfinite(value) else None
-            items.append(MetricGrade(metric, rate, grade, table))
+            items.append(MetricGrade(metric, rate, grade, table, has_data))
         graded.append(ProviderGrade(provider, sent_volume(row), tuple(items)))
-    return GradeReport(days, tuple(graded), overall_grade(graded), tuple(recommendations(graded, days)))
+    missing = () if complaint_data else ("complaint_rate",)
+    return GradeReport(days, tuple(graded), overall_grade(graded), tuple(recommendations(graded, days)), missing)
+
+
+def missing_data_note(report: GradeReport) -> str | None:
+    """Describe which metrics the overall grade leaves out for lack of data, or return None when none."""
+    if not report.metrics_without_data:
+        return None
+    used = [metric.replace("_", " ") for metric in GRADED_METRICS if metric not in report.metrics_without_data]
+    missing = [metric.replace("_", " ") for metric in report.metrics_without_data]
+    return "based on %s only; no %s data, because no feedback loop or ESP source exists for the period" % (
+        " and ".join(used),
+        " or ".join(name.removesuffix(" rate") for name in missing),
+    )
 
 
 def overall_grade(providers: Sequence[ProviderGrade]) -> str | None:

@@ -13,6 +13,10 @@ from inboxwatch.demo.run import DemoResult, run_demo
 from inboxwatch.store.metrics import CountRow
 
 
+# Notifications listed after the demo; the rest are counted.
+SHOWN_NOTIFICATIONS = 5
+
+
 def percent(rate) -> str:
     return "-" if rate.value is None else "%.2f%%" % (100.0 * rate.value)
 
@@ -49,16 +53,17 @@ def worst_by_bounce_rate(rows: list[CountRow], limit: int) -> list[CountRow]:
 
 
 def alerts_table(result: DemoResult) -> Table:
-    table = Table(title="Alerts raised", title_justify="left")
+    table = Table(title="Alerts that fired (the summary is from the last evaluation)", title_justify="left")
     for column in ("rule", "severity", "affected", "fired", "resolved", "summary"):
-        table.add_column(column)
-    for alert in sorted(result.alerts, key=lambda a: (a.fired_at or a.pending_since, a.rule)):
+        table.add_column(column, overflow="fold")
+    fired = [alert for alert in result.alerts if alert.fired_at is not None]
+    for alert in sorted(fired, key=lambda a: (a.fired_at, a.rule)):
         affected = ", ".join("%s=%s" % item for item in sorted(alert.labels.items()) if item[0] != "tenant")
         table.add_row(
             alert.rule,
             alert.severity.value,
             affected,
-            alert.fired_at.strftime("%H:%M") if alert.fired_at else "never (pending)",
+            alert.fired_at.strftime("%H:%M"),
             alert.resolved_at.strftime("%H:%M") if alert.resolved_at else "-",
             alert.summary,
         )
@@ -90,6 +95,8 @@ def command(messages: int) -> None:
     console.print(alerts_table(result))
     console.print("[bold]Notifications:[/bold] %d sent to the demo webhook receiver, %d to retry, %d failed"
                   % (result.notifications.sent, result.notifications.retry, result.notifications.failed))
-    for payload in result.received[:5]:
+    for payload in result.received[:SHOWN_NOTIFICATIONS]:
         console.print("  received: %s" % payload.get("subject", "(no subject)"))
+    if len(result.received) > SHOWN_NOTIFICATIONS:
+        console.print("  ... and %d more" % (len(result.received) - SHOWN_NOTIFICATIONS))
     console.print("[dim]Finished in %.1f s; the temporary store was removed.[/dim]" % (time.monotonic() - started))

@@ -66,14 +66,22 @@ def explain_record(record) -> list[str]:
 @click.command("explain")
 @click.argument("paths", nargs=-1, required=True)
 def command(paths: tuple[str, ...]) -> None:
-    """Explain how each bounce, complaint or auto-reply in PATHS was classified."""
+    """Explain how each bounce, complaint or auto-reply in PATHS was classified.
+
+    Exits 1 when no input could be read.
+    """
+    readable = 0
     for path in expand_paths(paths):
         outcome = parse_path(path, "bounce")
         click.echo("%s: %s, %d records" % (path, outcome.kind, len(outcome.records)))
         if outcome.error:
             click.echo("  error: %s" % outcome.error)
+        if outcome.records or not outcome.error:
+            readable += 1
         for item in outcome.rejected:
             click.echo("  skipped: %s" % item.error)
         for record in outcome.records:
             for line in explain_record(record):
                 click.echo("  " + line)
+    if not readable:
+        raise click.ClickException("no input could be read")

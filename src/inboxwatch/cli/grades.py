@@ -6,9 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import click
 
-from inboxwatch.analysis.grades import GradeReport, build_benchmarks, default_tables, grade_providers
+from inboxwatch.analysis.grades import GradeReport, build_benchmarks, default_tables, grade_providers, missing_data_note
 from inboxwatch.analysis.rules import PROVIDER_NAMES, percent
 from inboxwatch.cli.settings import config_option, load_settings, open_store, parse_time, store_option
+from inboxwatch.service.complaint_sources import has_complaint_data
 from inboxwatch.store.metrics import query_counts
 
 
@@ -36,9 +37,10 @@ def command(days: int | None, now_text: str, tenant: str | None, config_path: st
     try:
         with engine.connect() as conn:
             rows = query_counts(conn, start=end - timedelta(days=days), end=end, group_by=("provider",), tenant=tenant)
+            complaint_data = has_complaint_data(conn, config, end, tenant)
     finally:
         engine.dispose()
-    report = grade_providers(rows, benchmarks, days, config.grades.min_volume)
+    report = grade_providers(rows, benchmarks, days, config.grades.min_volume, complaint_data=complaint_data)
     click.echo(render(report, config.grades.min_volume))
 
 
@@ -50,7 +52,9 @@ def render(report: GradeReport, min_volume: int) -> str:
     for provider in report.providers:
         cells = []
         for item in provider.metrics:
-            if item.rate.value is None:
+            if not item.has_data:
+                cells.append("no data")
+            elif item.rate.value is None:
                 cells.append("- (n=0)")
             elif item.grade is None:
                 cells.append("%s n=%d, too few" % (percent(item.rate.value), item.rate.denominator))
@@ -59,7 +63,9 @@ def render(report: GradeReport, min_volume: int) -> str:
         name = PROVIDER_NAMES.get(provider.provider, provider.provider)
         lines.append("%-16s %10d  %-22s %-22s %-22s %s" % (name, provider.volume, *cells, provider.overall or "-"))
     lines.append("")
-    lines.append("Overall grade: %s" % (report.overall or "- (no provider has %d messages)" % min_volume))
+    overall = report.overall or "- (no provider has %d messages)" % min_volume
+    note = missing_data_note(report)
+    lines.append("Overall grade: %s" % (overall if note is None else "%s (%s)" % (overall, note)))
     if report.recommendations:
         lines.append("")
         lines.append("Recommendations:")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from inboxwatch.cli.settings import config_option, load_settings, open_store, store_option
@@ -45,6 +47,10 @@ def command(config_path: str | None, store_url: str | None, role_options: tuple[
     Stops cleanly on SIGTERM or Ctrl-C: buffered events are written and the
     read positions stored before the process exits.
     """
+    # A service reports its starts, stops and retries without being asked:
+    # its own INFO lines show unless -v already chose a more detailed level.
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        logging.getLogger("inboxwatch").setLevel(logging.INFO)
     roles = selected_roles(role_options, http)
     if not roles:
         raise click.UsageError("no role left to run: --no-http removed the only role selected with --role")

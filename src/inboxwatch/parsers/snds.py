@@ -100,9 +100,22 @@ def parse(stream: BinaryIO, context: ParseContext) -> Iterator[Any]:
 def parse_row(fields: list[str], context: ParseContext) -> SndsDataRecord:
     if len(fields) < REQUIRED_COLUMNS:
         raise ParseError(
-            "invalid SNDS data row: expected %d columns, found %d" % (len(COLUMNS), len(fields)),
-            field=COLUMNS[len(fields)] if len(fields) < len(COLUMNS) else None,
+            "missing column: expected %d columns, found %d (the first %d are required)" % (len(COLUMNS), len(fields), REQUIRED_COLUMNS)
         )
+    try:
+        return parse_values(fields, context)
+    except ParseError as exc:
+        if len(fields) >= len(COLUMNS):
+            raise
+        # A short row whose values do not fit their columns has lost a column in
+        # the middle, which shifts every later value into the wrong column.
+        raise ParseError(
+            "missing column: expected %d columns, found %d, so the values after the missing one are shifted (%s)"
+            % (len(COLUMNS), len(fields), exc.message)
+        ) from None
+
+
+def parse_values(fields: list[str], context: ParseContext) -> SndsDataRecord:
     fields = [field.strip() for field in fields] + [""] * (len(COLUMNS) - len(fields))
     values = dict(zip(COLUMNS, fields))
     if not is_ip(values["ip"]):

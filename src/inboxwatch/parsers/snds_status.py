@@ -43,9 +43,7 @@ def parse(stream: BinaryIO, context: ParseContext) -> Iterator[Any]:
 
 def parse_row(fields: list[str]) -> SndsIpStatusRecord:
     if len(fields) < len(COLUMNS):
-        raise ParseError(
-            "invalid SNDS IP status row: expected %d columns, found %d" % (len(COLUMNS), len(fields)), field=COLUMNS[len(fields)]
-        )
+        raise ParseError("missing column %s: expected %d columns, found %d" % (COLUMNS[len(fields)], len(COLUMNS), len(fields)))
     first_ip, last_ip, blocked, reason = fields[0], fields[1], fields[2], ",".join(fields[3:])
     for name, value in (("first_ip", first_ip), ("last_ip", last_ip)):
         if not is_ip(value):

@@ -94,10 +94,14 @@ class LogFollower:
             log.info("stopped following %s: %d events stored", self.path, summary.events_stored)
 
     def _wait_for_parser(self) -> ParserSpec | None:
+        warned = False
         while not self.stop.is_set():
             spec = parser_for_log(self.path, self.kind)
             if spec is not None:
                 return spec
+            if not warned:
+                log.warning("log %s is missing, empty or not a known format yet; waiting for it", self.path)
+                warned = True
             self.stop.wait(self.poll_interval)
         return None
 

@@ -14,11 +14,12 @@ from typing import Any
 import jinja2
 import sqlalchemy as sa
 
-from inboxwatch.analysis.grades import GradeReport, build_benchmarks, default_tables, grade_providers
+from inboxwatch.analysis.grades import GradeReport, build_benchmarks, default_tables, grade_providers, missing_data_note
 from inboxwatch.analysis.rates import rates_for
 from inboxwatch.analysis.rules import PROVIDER_NAMES, percent
 from inboxwatch.config.models import Config
 from inboxwatch.model.alerts import AlertState
+from inboxwatch.service.complaint_sources import has_complaint_data
 from inboxwatch.service.svg_chart import Series, line_chart
 from inboxwatch.store import alerts as alert_store
 from inboxwatch.store.db import as_utc
@@ -43,15 +44,16 @@ TEMPLATE = jinja2.Environment(autoescape=True).from_string(
 <h2>Rates per provider</h2>
 {% if not charts %}<p class="note">No mail stored in this period.</p>{% endif %}
 {% for title, svg in charts %}<h3>{{ title }}</h3>{{ svg|safe }}{% endfor %}
+{% if charts and not complaint_data %}<h3>Complaint rate</h3><p class="note">No complaint data: no feedback loop or ESP source exists for this period, so no complaint rate is drawn.</p>{% endif %}
 <p class="note">Dashed lines mark alerts that started in the period; hover for the summary. Steps with fewer than {{ min_volume }} messages are gaps.</p>
 <h2>Alerts</h2>
 {% if alerts %}<table><tr><th>started</th><th>state</th><th>severity</th><th>summary</th></tr>
-{% for alert in alerts %}<tr><td>{{ alert.pending_since }}</td><td>{{ alert.state }}</td><td>{{ alert.severity }}</td><td>{{ alert.summary }}</td></tr>{% endfor %}</table>
+{% for alert in alerts %}<tr><td>{{ alert.pending_since }}</td><td>{{ alert.state.value }}</td><td>{{ alert.severity.value }}</td><td>{{ alert.summary }}</td></tr>{% endfor %}</table>
 {% else %}<p class="note">No alert started in this period.</p>{% endif %}
 <h2>Grades</h2>
 {% if grades.providers %}<table><tr><th>provider</th><th>sent</th><th>delivery</th><th>bounce</th><th>complaint</th><th>overall</th></tr>
 {% for row in grade_rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>{% endfor %}</table>
-<p>Overall grade: {{ grades.overall or "-" }}</p>
+<p>Overall grade: {{ grades.overall or "-" }}{% if grade_note %} ({{ grade_note }}){% endif %}</p>
 {% for text in grades.recommendations %}<p>{{ text }}</p>{% endfor %}
 {% else %}<p class="note">No mail to grade.</p>{% endif %}
 <h2>Reputation</h2>
@@ -97,8 +99,9 @@ def render_report(conn: sa.Connection, config: Config, period: ReportPeriod, end
         if start <= as_utc(alert.pending_since) < end
     ]
     markers = [(as_utc(alert.pending_since), alert.summary or alert.rule) for alert in alerts]
-    charts = rate_charts(conn, tenant, start, end, period.step, markers)
-    grades = grade_window(conn, config, start, end, period)
+    complaint_data = has_complaint_data(conn, config, end, tenant)
+    charts = rate_charts(conn, tenant, start, end, period.step, markers, complaint_data=complaint_data)
+    grades = grade_window(conn, config, start, end, period, complaint_data=complaint_data)
     listings = latest_listings(conn, tenant)
     return TEMPLATE.render(
         period=period.name,
@@ -108,8 +111,10 @@ def render_report(conn: sa.Connection, config: Config, period: ReportPeriod, end
         charts=charts,
         min_volume=MIN_POINT_VOLUME,
         alerts=alerts,
+        complaint_data=complaint_data,
         grades=grades,
         grade_rows=grade_rows(grades),
+        grade_note=missing_data_note(grades),
         feeds=list(feed_states(conn, tenant).values()),
         snds=latest_snds_data(conn, tenant),
         postmaster=postmaster_rows(conn, tenant),
@@ -118,7 +123,10 @@ def render_report(conn: sa.Connection, config: Config, period: ReportPeriod, end
     )
 
 
-def rate_charts(conn: sa.Connection, tenant: str, start: datetime, end: datetime, step: timedelta, markers) -> list[tuple[str, str]]:
+def rate_charts(
+    conn: sa.Connection, tenant: str, start: datetime, end: datetime, step: timedelta, markers, *, complaint_data: bool = True
+) -> list[tuple[str, str]]:
+    """Draw one chart per rate in CHARTED_RATES; without complaint data the complaint rate is not drawn, because it would be a flat 0."""
     rows = query_series(conn, start=start, end=end, step=step, group_by=("provider",), tenant=tenant)
     by_provider: dict[str, list[tuple[datetime, Any]]] = {}
     for step_start, row in rows:
@@ -126,7 +134,10 @@ def rate_charts(conn: sa.Connection, tenant: str, start: datetime, end: datetime
     if not any(rate.denominator for points in by_provider.values() for _, rates in points for rate in rates.values()):
         return []
     charts = []
+    complaint_data = complaint_data or any(rates["complaint_rate"].numerator for points in by_provider.values() for _, rates in points)
     for metric in CHARTED_RATES:
+        if metric == "complaint_rate" and not complaint_data:
+            continue
         series = []
         for provider, points in sorted(by_provider.items()):
             values = [(time, rates[metric].value if rates[metric].denominator >= MIN_POINT_VOLUME else None) for time, rates in points]
@@ -135,14 +146,16 @@ def rate_charts(conn: sa.Connection, tenant: str, start: datetime, end: datetime
     return charts
 
 
-def grade_window(conn: sa.Connection, config: Config, start: datetime, end: datetime, period: ReportPeriod) -> GradeReport:
+def grade_window(
+    conn: sa.Connection, config: Config, start: datetime, end: datetime, period: ReportPeriod, *, complaint_data: bool = True
+) -> GradeReport:
     benchmarks = build_benchmarks(
         default_tables(),
         {name: table.model_dump() for name, table in config.grades.metrics.items()},
         {provider.value: {name: table.model_dump() for name, table in tables.items()} for provider, tables in config.grades.providers.items()},
     )
     rows = query_counts(conn, start=start, end=end, group_by=("provider",), tenant=config.tenant)
-    return grade_providers(rows, benchmarks, period.length.days, config.grades.min_volume)
+    return grade_providers(rows, benchmarks, period.length.days, config.grades.min_volume, complaint_data=complaint_data)
 
 
 def grade_rows(report: GradeReport) -> list[list[str]]:
@@ -150,7 +163,9 @@ def grade_rows(report: GradeReport) -> list[list[str]]:
     for provider in report.providers:
         cells = [PROVIDER_NAMES.get(provider.provider, provider.provider), str(provider.volume)]
         for item in provider.metrics:
-            if item.rate.value is None:
+            if not item.has_data:
+                cells.append("no data")
+            elif item.rate.value is None:
                 cells.append("-")
             else:
                 cells.append("%s %s (n=%d)" % (item.grade or "not graded", percent(item.rate.value), item.rate.denominator))

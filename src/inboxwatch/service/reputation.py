@@ -181,13 +181,18 @@ async def lookup_all(resolver: Resolver, ips: tuple[str, ...], zone: str, now: d
 
 
 def reputation_signals(conn: sa.Connection, config: Config, at: datetime) -> list[Signal]:
-    """Build the reputation alert signals from the stored feed data of the configuration's tenant."""
+    """Build the reputation alert signals at `at` from the stored feed data of the configuration's tenant.
+
+    Only data that existed at `at` counts: Postmaster days and SNDS periods
+    that ended by then, and IP status snapshots and Sender Scores fetched by
+    then, so replaying an earlier time never uses a later fetch.
+    """
     thresholds = ReputationThresholds(**config.reputation.alerts.model_dump())
     tenant = config.tenant
-    signals = postmaster_signals(postmaster_days(conn, tenant, limit=2), tenant, thresholds, at)
-    _, blocked = latest_snds_status(conn, tenant)
-    signals += snds_signals(latest_snds_data(conn, tenant), blocked, tenant, at)
-    signals += sender_score_signals(latest_sender_scores(conn, tenant), tenant, thresholds, at)
+    signals = postmaster_signals(postmaster_days(conn, tenant, limit=2, at=at), tenant, thresholds, at)
+    _, blocked = latest_snds_status(conn, tenant, at=at)
+    signals += snds_signals(latest_snds_data(conn, tenant, at=at), blocked, tenant, at)
+    signals += sender_score_signals(latest_sender_scores(conn, tenant, at=at), tenant, thresholds, at)
     return signals
 
 

@@ -79,7 +79,7 @@ class FollowedFile(io.BufferedIOBase):
         try:
             handle = open(self.path, "rb")
         except FileNotFoundError:
-            log.info("followed file %s does not exist yet; waiting for it", self.path)
+            log.warning("followed file %s does not exist yet; waiting for it", self.path)
             return
         stat = os.fstat(handle.fileno())
         offset = 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +31,12 @@ POSTMASTER_VALUES = (
     "tls_rate",
     "delivery_error_rate",
 )
+
+
+# How far an IP's latest SNDS period may end before the evaluated time and
+# still count as its current state. Three days is an estimate that allows
+# for a period of one day, publishing delay and a missed fetch.
+SNDS_MAX_PERIOD_AGE = timedelta(days=3)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,21 +182,27 @@ def feed_states(conn: sa.Connection, tenant: str) -> dict[str, FeedState]:
     }
 
 
-def latest_snds_data(conn: sa.Connection, tenant: str) -> list[dict[str, Any]]:
-    """Return each IP's most recent SNDS data row, by IP."""
-    latest = (
-        sa.select(snds_data.c.ip, sa.func.max(snds_data.c.activity_start).label("start"))
-        .where(snds_data.c.tenant == tenant)
-        .group_by(snds_data.c.ip)
-        .subquery()
-    )
+def latest_snds_data(conn: sa.Connection, tenant: str, at: datetime | None = None) -> list[dict[str, Any]]:
+    """Return each IP's most recent SNDS data row, by IP.
+
+    With `at`, only periods that ended at or before `at` count, and an IP
+    whose latest such period ended more than SNDS_MAX_PERIOD_AGE before
+    `at` is left out, because that period no longer describes the IP at `at`.
+    """
+    conditions = [snds_data.c.tenant == tenant]
+    if at is not None:
+        conditions.append(snds_data.c.activity_end <= as_utc(at))
+    latest = sa.select(snds_data.c.ip, sa.func.max(snds_data.c.activity_start).label("start")).where(*conditions).group_by(snds_data.c.ip).subquery()
     query = (
         sa.select(snds_data)
         .join(latest, sa.and_(snds_data.c.ip == latest.c.ip, snds_data.c.activity_start == latest.c.start))
         .where(snds_data.c.tenant == tenant)
         .order_by(snds_data.c.ip)
     )
-    return [dict(row) for row in conn.execute(query).mappings()]
+    rows = [dict(row) for row in conn.execute(query).mappings()]
+    if at is not None:
+        rows = [row for row in rows if as_utc(row["activity_end"]) >= as_utc(at) - SNDS_MAX_PERIOD_AGE]
+    return rows
 
 
 def snds_history(conn: sa.Connection, tenant: str, ip: str, limit: int = 2) -> list[dict[str, Any]]:
@@ -204,16 +216,24 @@ def snds_history(conn: sa.Connection, tenant: str, ip: str, limit: int = 2) -> l
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
-def latest_snds_status(conn: sa.Connection, tenant: str) -> tuple[datetime | None, list[dict[str, Any]]]:
+def latest_snds_status(conn: sa.Connection, tenant: str, at: datetime | None = None) -> tuple[datetime | None, list[dict[str, Any]]]:
     """Return the latest IP status snapshot's time and its blocked ranges; (None, []) when there is none.
 
     An empty export stores no rows, so a successful SNDS fetch after the
     latest stored snapshot means that nothing is blocked any more: the
-    result is then the fetch time and no ranges.
+    result is then the fetch time and no ranges. With `at`, only snapshots
+    and fetches at or before `at` count.
     """
-    snapshot = conn.execute(sa.select(sa.func.max(snds_ip_status.c.snapshot_at)).where(snds_ip_status.c.tenant == tenant)).scalar()
+    conditions = [snds_ip_status.c.tenant == tenant]
+    if at is not None:
+        conditions.append(snds_ip_status.c.snapshot_at <= as_utc(at))
+    snapshot = conn.execute(sa.select(sa.func.max(snds_ip_status.c.snapshot_at)).where(*conditions)).scalar()
     state = feed_states(conn, tenant).get("snds")
     fetched = state.last_success_at if state is not None else None
+    # NOTE: only the last successful fetch is stored, so when replaying a time
+    # before it, an empty export fetched between the snapshot and `at` is not seen.
+    if at is not None and fetched is not None and fetched > as_utc(at):
+        fetched = None
     if fetched is not None and (snapshot is None or fetched > as_utc(snapshot)):
         return fetched, []
     if snapshot is None:
@@ -226,9 +246,16 @@ def latest_snds_status(conn: sa.Connection, tenant: str) -> tuple[datetime | Non
     return as_utc(snapshot), [dict(row) for row in rows]
 
 
-def postmaster_days(conn: sa.Connection, tenant: str, domain: str | None = None, limit: int = 2) -> list[dict[str, Any]]:
-    """Return the latest `limit` days of Postmaster statistics per domain, newest first within a domain."""
+def postmaster_days(
+    conn: sa.Connection, tenant: str, domain: str | None = None, limit: int = 2, at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Return the latest `limit` days of Postmaster statistics per domain, newest first within a domain.
+
+    With `at`, only days that ended before `at` (in UTC) count.
+    """
     query = sa.select(postmaster_stats).where(postmaster_stats.c.tenant == tenant)
+    if at is not None:
+        query = query.where(postmaster_stats.c.day < as_utc(at).date())
     if domain is not None:
         query = query.where(postmaster_stats.c.domain == domain)
     rows = conn.execute(query.order_by(postmaster_stats.c.domain, postmaster_stats.c.day.desc())).mappings()
@@ -242,11 +269,14 @@ def postmaster_days(conn: sa.Connection, tenant: str, domain: str | None = None,
     return result
 
 
-def latest_sender_scores(conn: sa.Connection, tenant: str) -> list[dict[str, Any]]:
-    """Return each IP's most recent Sender Score lookup."""
+def latest_sender_scores(conn: sa.Connection, tenant: str, at: datetime | None = None) -> list[dict[str, Any]]:
+    """Return each IP's most recent Sender Score lookup; with `at`, the most recent at or before `at`."""
+    conditions = [sender_scores.c.tenant == tenant]
+    if at is not None:
+        conditions.append(sender_scores.c.checked_at <= as_utc(at))
     latest = (
         sa.select(sender_scores.c.ip, sa.func.max(sender_scores.c.checked_at).label("checked"))
-        .where(sender_scores.c.tenant == tenant)
+        .where(*conditions)
         .group_by(sender_scores.c.ip)
         .subquery()
     )
