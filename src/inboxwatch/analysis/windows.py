@@ -1,6 +1,6 @@
 """Window sums over per-minute counts held in memory.
 
-Replaying the threshold rules minute by minute over a day asks for
+Replaying the threshold rules minute by minute over a day needs
 thousands of windows that overlap almost entirely; reading the minutes once
 and summing here gives the same figures as `store.metrics.query_counts`
 without a query per window.
@@ -17,7 +17,7 @@ from inboxwatch.store.metrics import COUNT_FIELDS, DIMENSIONS, CountRow
 
 
 class MinuteCounts:
-    """Per-minute counts by every dimension, answering window sums like `query_counts`.
+    """Per-minute counts by every dimension, from which window sums are computed as `query_counts` computes them.
 
     `minutes` are (minute, CountRow) pairs whose keys hold the values of
     `dimensions` in order, as `store.metrics.query_minutes` returns them.

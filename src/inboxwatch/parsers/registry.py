@@ -40,13 +40,7 @@ _failed_sniffs: set[str] = set()
 def all_parsers() -> tuple[ParserSpec, ...]:
     specs = []
     for name in PARSER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # A format whose module is not written yet is simply absent.
-            if exc.name == name:
-                continue
-            raise
+        module = importlib.import_module(name)
         specs.append(module.PARSER)
     return tuple(specs)
 

@@ -53,7 +53,7 @@ class HandlerResult:
 RecordHandler = Callable[[sa.Connection, Sequence[Any], RecordContext], "HandlerResult | None"]
 
 # Modules that define `RECORD_HANDLERS`, a mapping of record type to handler,
-# loaded on first use. A module not written yet is skipped.
+# loaded on first use.
 HANDLER_MODULES: tuple[str, ...] = (
     "inboxwatch.service.reports",
     "inboxwatch.service.reputation_records",
@@ -75,12 +75,7 @@ def unregister_record_handler(record_type: type) -> None:
 @cache
 def load_handler_modules() -> None:
     for name in HANDLER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+        module = importlib.import_module(name)
         for record_type, handler in module.RECORD_HANDLERS.items():
             _handlers.setdefault(record_type, handler)
 
