@@ -2,7 +2,7 @@
 
 Consumer domains are matched by name. A custom domain hosted by Google
 Workspace or Microsoft 365 is only recognisable by its MX hosts, so callers
-that have looked them up pass them in; the lookup itself belongs to the DNS
+that have looked them up pass them in. The lookup itself belongs to the DNS
 layer.
 """
 

@@ -1,6 +1,6 @@
 """`inboxwatch demo`: the whole pipeline on a generated day of traffic.
 
-A temporary folder holds a generated Postfix log and an SQLite store. The
+A temporary folder contains a generated Postfix log and an SQLite store. The
 log is ingested, every rule is evaluated minute by minute over the day, the
 notifications are sent to a webhook receiver on loopback that the demo runs
 itself, and the findings are printed. The folder is removed at the end.
@@ -71,7 +71,7 @@ class _Receiver(BaseHTTPRequestHandler):
 
 
 def demo_day(now: datetime) -> datetime:
-    """The day the demo replays: yesterday, in UTC."""
+    """Return the day the demo replays: yesterday, in UTC."""
     return (now - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 

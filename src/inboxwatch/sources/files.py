@@ -61,7 +61,7 @@ def open_input(path: str) -> BinaryIO:
 
 
 def reference_time_for(path: str) -> datetime:
-    """The time a log's yearless timestamps are anchored to: the file's mtime."""
+    """Return the time a log's yearless timestamps are anchored to: the file's mtime."""
     if path != STDIN:
         try:
             return datetime.fromtimestamp(os.stat(path).st_mtime, tz=timezone.utc)
@@ -102,8 +102,8 @@ def choose_parser(head: bytes, name: str, kind: str | None) -> ParserSpec:
     spec = detect(head, name)
     if spec is None:
         if sniff_json_head(head):
-            # A JSON body no ESP parser claims is most often a broken one:
-            # say where the JSON breaks rather than that the format is unknown.
+            # A JSON body no ESP parser claims is most often a broken one, so the
+            # error names where the JSON breaks rather than an unknown format.
             raise unrecognised_json_error(head, name)
         raise ParseError(
             "unrecognised format: not a known log, event payload or report; "
@@ -151,7 +151,7 @@ def open_for_parsing(path: str, kind: str | None = None) -> tuple[ParserSpec, Bi
 def parse_path(path: str, kind: str | None = None, context: ParseContext | None = None) -> ParseOutcome:
     """Parse one input completely, collecting records and rejected items.
 
-    Never raises for bad input: the error is in the outcome.
+    A `ParseError` or a read failure is returned in the outcome, not raised.
     """
     try:
         spec, stream = open_for_parsing(path, kind)

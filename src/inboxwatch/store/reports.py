@@ -83,16 +83,13 @@ def store_aggregate_reports(
 ) -> ReportCounts:
     """Insert aggregate reports not stored yet, with their rows, in the caller's transaction."""
     received_at = now or datetime.now(timezone.utc)
-    counts = ReportCounts()
-    for report in reports:
-        report_pk = _insert_once(conn, dmarc_reports, _aggregate_values(report, tenant, ingest_id, received_at))
-        if report_pk is None:
-            counts.duplicates += 1
-            continue
-        counts.stored += 1
-        if report.rows:
-            conn.execute(sa.insert(dmarc_records), [_record_values(report_pk, row) for row in report.rows])
-    return counts
+    return _store_with_children(
+        conn,
+        ((_aggregate_values(report, tenant, ingest_id, received_at), report.rows) for report in reports),
+        dmarc_reports,
+        dmarc_records,
+        _record_values,
+    )
 
 
 def store_tls_reports(
@@ -105,15 +102,26 @@ def store_tls_reports(
 ) -> ReportCounts:
     """Insert TLS reports not stored yet, with their policies, in the caller's transaction."""
     received_at = now or datetime.now(timezone.utc)
+    return _store_with_children(
+        conn,
+        ((_tls_values(report, tenant, ingest_id, received_at), report.policies) for report in reports),
+        tls_reports,
+        tls_policies,
+        _policy_values,
+    )
+
+
+def _store_with_children(conn, reports, parent_table, child_table, child_values) -> ReportCounts:
+    """Insert each (report values, children) pair whose report is not stored yet, children only for new reports."""
     counts = ReportCounts()
-    for report in reports:
-        report_pk = _insert_once(conn, tls_reports, _tls_values(report, tenant, ingest_id, received_at))
+    for values, children in reports:
+        report_pk = _insert_once(conn, parent_table, values)
         if report_pk is None:
             counts.duplicates += 1
             continue
         counts.stored += 1
-        if report.policies:
-            conn.execute(sa.insert(tls_policies), [_policy_values(report_pk, policy) for policy in report.policies])
+        if children:
+            conn.execute(sa.insert(child_table), [child_values(report_pk, child) for child in children])
     return counts
 
 
