@@ -3,10 +3,10 @@
 
 The overview reads only the rollups, so this script writes the rollup rows
 directly in bulk: one per-minute row per minute and dimension combination.
-It also writes the hourly rows that `store_events` keeps beside them, each
-the sum of its hour's minute rows. Ingesting 30 million events instead would take
+It also writes the 15-minute and hourly rows that `store_events` keeps beside
+them, each the sum of its minute rows. Ingesting 30 million events instead would take
 hours and measure ingest rather than the overview. A store built before the
-hourly rollups existed gets them from the schema migration when it is opened. Every minute gets the same number of
+15-minute or hourly rollups existed gets them from the schema migrations when it is opened. Every minute gets the same number of
 groups: `--ips` x `--domains` x `--campaigns` for each of seven providers,
 with the day's volume split by the demo's provider mix and outcome rates
 drawn around typical values (97% delivered, 2% deferred, 1.5% bounced,
@@ -40,7 +40,8 @@ import sqlalchemy as sa
 
 from inboxwatch.config.models import Config
 from inboxwatch.store.db import open_engine
-from inboxwatch.store.schema import rollups, rollups_hourly
+from inboxwatch.store.rollups_quarter_hour import quarter_hour_start
+from inboxwatch.store.schema import rollups, rollups_hourly, rollups_quarter_hour
 from inboxwatch.store.tokens import create_token
 from inboxwatch.web.app import create_app
 from inboxwatch.web.server import build_server
@@ -80,13 +81,12 @@ def rollup_rows(minute: datetime, per_minute: float, ips: int, domains: int, cam
             }
 
 
-def add_to_hour(hour_rows: dict[tuple, dict], row: dict) -> None:
-    """Add a minute row's counters to its hour's row in `hour_rows`."""
-    hour = row["bucket"].replace(minute=0)
-    key = (hour,) + tuple(row[name] for name in DIMENSIONS)
-    total = hour_rows.get(key)
+def add_to_bucket(bucket_rows: dict[tuple, dict], bucket: datetime, row: dict) -> None:
+    """Add a minute row's counters to the row of `bucket` (its hour or quarter hour) in `bucket_rows`."""
+    key = (bucket,) + tuple(row[name] for name in DIMENSIONS)
+    total = bucket_rows.get(key)
     if total is None:
-        hour_rows[key] = {**row, "bucket": hour}
+        bucket_rows[key] = {**row, "bucket": bucket}
         return
     for name, value in row.items():
         if name != "bucket" and name not in DIMENSIONS:
@@ -94,13 +94,14 @@ def add_to_hour(hour_rows: dict[tuple, dict], row: dict) -> None:
 
 
 def build_store(url: str, days: int, per_day: int, ips: int, domains: int, campaigns: int, now: datetime) -> int:
-    """Write `days` of minute and hourly rollups ending at `now` and return the number of minute rows."""
+    """Write `days` of minute, 15-minute and hourly rollups ending at `now` and return the number of minute rows."""
     engine = open_engine(url)
     rng = random.Random(1)
     per_minute = per_day / 1440
     start = now.replace(second=0, microsecond=0) - timedelta(days=days)
     batch: list[dict] = []
     hour_rows: dict[tuple, dict] = {}
+    quarter_rows: dict[tuple, dict] = {}
     written = 0
     with engine.begin() as conn:
         for index in range(days * 1440):
@@ -108,20 +109,24 @@ def build_store(url: str, days: int, per_day: int, ips: int, domains: int, campa
             rows = list(rollup_rows(minute, per_minute, ips, domains, campaigns, rng))
             batch.extend(rows)
             for row in rows:
-                add_to_hour(hour_rows, row)
+                add_to_bucket(hour_rows, minute.replace(minute=0), row)
+                add_to_bucket(quarter_rows, quarter_hour_start(minute), row)
             if len(batch) >= INSERT_BATCH:
                 conn.execute(sa.insert(rollups), batch)
                 written += len(batch)
                 batch = []
-            # Hours are complete once the next minute starts a new one.
+            # Hours and their quarter hours are complete once the next minute starts a new hour.
             if (minute + timedelta(minutes=1)).minute == 0:
                 conn.execute(sa.insert(rollups_hourly), list(hour_rows.values()))
+                conn.execute(sa.insert(rollups_quarter_hour), list(quarter_rows.values()))
                 hour_rows = {}
+                quarter_rows = {}
         if batch:
             conn.execute(sa.insert(rollups), batch)
             written += len(batch)
         if hour_rows:
             conn.execute(sa.insert(rollups_hourly), list(hour_rows.values()))
+            conn.execute(sa.insert(rollups_quarter_hour), list(quarter_rows.values()))
     engine.dispose()
     return written
 
@@ -172,9 +177,12 @@ def main() -> None:
         started = time.perf_counter()
         rows = build_store(url, args.days, args.per_day, args.ips, args.domains, args.campaigns, datetime.now(timezone.utc))
         print("wrote %d rollup rows in %.0f s" % (rows, time.perf_counter() - started))
+    started = time.perf_counter()
     engine = open_engine(url)
+    print("opened and migrated the store in %.1f s" % (time.perf_counter() - started))
     with engine.begin() as conn:
         rows = conn.execute(sa.select(sa.func.count()).select_from(rollups)).scalar_one()
+        quarter_hour_rows = conn.execute(sa.select(sa.func.count()).select_from(rollups_quarter_hour)).scalar_one()
         hourly_rows = conn.execute(sa.select(sa.func.count()).select_from(rollups_hourly)).scalar_one()
         _, token = create_token(conn, name="bench-%d" % time.time_ns(), role="viewer", now=datetime.now(timezone.utc))
     engine.dispose()
@@ -192,7 +200,9 @@ def main() -> None:
                 except httpx.TransportError:
                     time.sleep(0.1)
             print("machine: %s, %s, Python %s, %d CPUs" % (platform.machine(), platform.platform(), platform.python_version(), os.cpu_count() or 0))
-            print("store: %s, %d minute rollup rows, %d hourly rollup rows" % (path, rows, hourly_rows))
+            print(
+                "store: %s, %d minute, %d 15-minute and %d hourly rollup rows" % (path, rows, quarter_hour_rows, hourly_rows)
+            )
             for range_name in args.ranges.split(","):
                 median, p95, size = measure(client, range_name, args.requests)
                 print("range %-3s: median %.0f ms, p95 %.0f ms over %d requests (%d bytes per response)" % (range_name, median, p95, args.requests, size))

@@ -79,6 +79,14 @@ def test_query_counts_empty_window_without_grouping(filled):
     assert rows == [CountRow.zero(())]
 
 
+def test_query_counts_zero_length_window(filled):
+    with filled.connect() as conn:
+        ungrouped = query_counts(conn, start=T0, end=T0, group_by=())
+        grouped = query_counts(conn, start=T0, end=T0, group_by=("provider",))
+    assert ungrouped == [CountRow.zero(())]
+    assert grouped == []
+
+
 def test_query_counts_unknown_dimension_rejected(filled):
     with filled.connect() as conn, pytest.raises(ValueError, match="recipient"):
         query_counts(conn, start=T0, end=T0 + HOUR, group_by=("recipient",))

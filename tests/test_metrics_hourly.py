@@ -1,4 +1,4 @@
-"""Hourly rollups: they equal the minute rollups, and reads that use them return what minutes alone return.
+"""Hourly and 15-minute rollups: they equal the minute rollups, and reads that use them return what minutes alone return.
 
 The reference for every comparison is `query_minutes`, which reads only the
 per-minute rollups, folded into windows, groups and steps in Python.
@@ -15,7 +15,8 @@ from inboxwatch.store.db import as_utc, migrate_schema, open_engine
 from inboxwatch.store.events import store_events
 from inboxwatch.store.metrics import COUNT_FIELDS, DIMENSIONS, CountRow, query_counts, query_minutes, query_series
 from inboxwatch.store.retention import apply_retention
-from inboxwatch.store.schema import rollups, rollups_hourly
+from inboxwatch.store.rollups_quarter_hour import quarter_hour_start
+from inboxwatch.store.schema import rollups, rollups_hourly, rollups_quarter_hour
 
 T0 = datetime(2026, 3, 3, 9, 0, tzinfo=timezone.utc)
 MINUTE = timedelta(minutes=1)
@@ -124,17 +125,21 @@ def check_window(conn, start, end, step) -> None:
         assert series == expected_series(minutes, start, end, step, group_by, tenant, where), case
 
 
-# (start, end, step) in minutes from T0. The comment on each case names the rollups it reads.
+# (start, end, step) in minutes from T0 (09:00). The comment on each case names the rollups it reads.
 WINDOWS = [
     pytest.param(0, 180, 60, id="whole-hours-hourly-step"),  # hours only
-    pytest.param(0, 217, 60, id="aligned-start-minute-tail"),  # hours, then minutes after 12:00
-    pytest.param(0, 217, 120, id="two-hour-steps-partial-last"),  # hours, minutes, a short last step
+    pytest.param(0, 217, 60, id="aligned-start-minute-tail"),  # hours, quarter hours 12:00-12:30, minutes to 12:37
+    pytest.param(0, 217, 120, id="two-hour-steps-partial-last"),  # the same, with a short last step
     pytest.param(-60, 420, 180, id="window-wider-than-data"),  # empty hours on both sides
     pytest.param(13, 281, 60, id="unaligned-start-hourly-step"),  # series: minutes only, because hours straddle steps
-    pytest.param(13, 281, 15, id="unaligned-quarter-hours"),  # counts: minute edges around whole hours
-    pytest.param(0, 180, 15, id="aligned-quarter-hours"),  # series: minutes, counts: hours
+    pytest.param(13, 281, 15, id="unaligned-quarter-hours"),  # counts: minutes, quarter hours, hours, quarter hours, minutes
+    pytest.param(0, 180, 15, id="aligned-quarter-hours"),  # series: quarter hours, counts: hours
+    pytest.param(15, 217, 15, id="quarter-start-quarter-step"),  # series: quarter hours, then minutes after 12:30
+    pytest.param(45, 250, 30, id="quarter-start-half-hour-steps"),  # series: quarter hours, a short last step
+    pytest.param(30, 200, 60, id="quarter-start-hourly-step"),  # series: quarter hours, because hours straddle steps
     pytest.param(60, 120, 60, id="exactly-one-hour"),  # one hourly row per group
-    pytest.param(65, 110, 5, id="inside-one-hour"),  # minutes only
+    pytest.param(75, 90, 15, id="exactly-one-quarter-hour"),  # one 15-minute row per group
+    pytest.param(65, 110, 5, id="inside-one-hour"),  # series: minutes, counts: minutes around 10:15-10:45
     pytest.param(59, 61, 1, id="across-an-hour-boundary"),  # minutes only
 ]
 
@@ -148,21 +153,26 @@ def test_hourly_reads_equal_minute_reads(stored, start, end, step):
 def test_hourly_reads_equal_minute_reads_random_windows(stored):
     rng = random.Random(7)
     with stored.connect() as conn:
-        for _ in range(25):
+        for _ in range(40):
             start = rng.randrange(-90, SPAN_MINUTES)
-            # Half the windows start on an hour, so that series take the hourly path.
-            if rng.random() < 0.5:
-                start -= start % 60
+            # A third of the windows start on an hour and a third on a
+            # quarter hour, so that series take the hourly and 15-minute paths.
+            alignment = rng.choice((1, 15, 60))
+            start -= start % alignment
             end = start + rng.randrange(1, 8 * 60)
-            step = rng.choice((7, 30, 60, 120, 180))
+            step = rng.choice((7, 15, 30, 45, 60, 120, 180))
             check_window(conn, T0 + start * MINUTE, T0 + end * MINUTE, step * MINUTE)
 
 
-def table_sums(conn, table) -> dict[tuple, tuple[int, ...]]:
-    """Sum a rollup table's counters per hour and dimensions."""
+def hour_start(bucket: datetime) -> datetime:
+    return bucket.replace(minute=0)
+
+
+def table_sums(conn, table, truncate=hour_start) -> dict[tuple, tuple[int, ...]]:
+    """Sum a rollup table's counters per hour (or per `truncate` of the bucket) and dimensions."""
     sums: dict[tuple, list[int]] = {}
     for row in conn.execute(sa.select(table.c.bucket, *(table.c[name] for name in DIMENSIONS + COUNT_FIELDS))):
-        group = (as_utc(row[0]).replace(minute=0),) + tuple(row[1 : 1 + len(DIMENSIONS)])
+        group = (truncate(as_utc(row[0])),) + tuple(row[1 : 1 + len(DIMENSIONS)])
         total = sums.setdefault(group, [0] * len(COUNT_FIELDS))
         for position, value in enumerate(row[1 + len(DIMENSIONS) :]):
             total[position] += value
@@ -178,18 +188,31 @@ def test_hourly_rollups_equal_minute_sums(stored):
     assert hourly_rows == len(hourly)
 
 
-def test_hourly_rollups_kept_by_retention(stored):
+def test_quarter_hour_rollups_equal_minute_sums(stored):
+    with stored.connect() as conn:
+        quarters = table_sums(conn, rollups_quarter_hour, quarter_hour_start)
+        minutes = table_sums(conn, rollups, quarter_hour_start)
+        quarter_rows = conn.execute(sa.select(sa.func.count()).select_from(rollups_quarter_hour)).scalar_one()
+        buckets = conn.execute(sa.select(rollups_quarter_hour.c.bucket).distinct()).scalars().all()
+    assert quarters == minutes
+    assert quarter_rows == len(quarters)
+    assert {as_utc(bucket).minute for bucket in buckets} == {0, 15, 30, 45}
+
+
+def test_coarse_rollups_kept_by_retention(stored):
     with stored.begin() as conn:
-        before = table_sums(conn, rollups_hourly)
+        hourly_before = table_sums(conn, rollups_hourly)
+        quarters_before = table_sums(conn, rollups_quarter_hour, quarter_hour_start)
         result = apply_retention(conn, now=T0 + timedelta(days=30), event_days=1)
-        after = table_sums(conn, rollups_hourly)
+        hourly_after = table_sums(conn, rollups_hourly)
+        quarters_after = table_sums(conn, rollups_quarter_hour, quarter_hour_start)
     assert result.events_deleted == 1200
-    assert after == before
+    assert hourly_after == hourly_before
+    assert quarters_after == quarters_before
 
 
-def test_hourly_migration_backfills_minute_rollups(store_url):
-    engine = open_engine(store_url, migrate=False)
-    migrate_schema(engine, "0009_leases")
+def minute_rows_for_backfill() -> list[dict]:
+    """Return minute rollup rows over three hours (every 7th minute, two providers) and one more two days later."""
     rng = random.Random(3)
     rows = []
     for minute in range(0, 3 * 60, 7):
@@ -201,6 +224,13 @@ def test_hourly_migration_backfills_minute_rollups(store_url):
             )
     # A second day, so the backfill reads more than one span of minutes.
     rows.append({**rows[0], "bucket": T0 + timedelta(days=2, minutes=30)})
+    return rows
+
+
+def test_hourly_migration_backfills_minute_rollups(store_url):
+    engine = open_engine(store_url, migrate=False)
+    migrate_schema(engine, "0009_leases")
+    rows = minute_rows_for_backfill()
     with engine.begin() as conn:
         conn.execute(sa.insert(rollups), rows)
     migrate_schema(engine, "head")
@@ -213,6 +243,22 @@ def test_hourly_migration_backfills_minute_rollups(store_url):
     assert hourly_rows == 3 * 2 + 1
 
 
+def test_quarter_hour_migration_backfills_minute_rollups(store_url):
+    engine = open_engine(store_url, migrate=False)
+    migrate_schema(engine, "0010_rollups_hourly")
+    with engine.begin() as conn:
+        conn.execute(sa.insert(rollups), minute_rows_for_backfill())
+    migrate_schema(engine, "head")
+    with engine.connect() as conn:
+        quarters = table_sums(conn, rollups_quarter_hour, quarter_hour_start)
+        minutes = table_sums(conn, rollups, quarter_hour_start)
+        quarter_rows = conn.execute(sa.select(sa.func.count()).select_from(rollups_quarter_hour)).scalar_one()
+    engine.dispose()
+    assert quarters == minutes
+    # Every quarter hour of the three hours has a row for both providers.
+    assert quarter_rows == 3 * 4 * 2 + 1
+
+
 def test_whole_hours_read_from_hourly_rollups(stored):
     # With the minute rows of 10:00 to 12:00 deleted, only reads that take
     # those hours from the hourly rollups still count their events.
@@ -223,8 +269,27 @@ def test_whole_hours_read_from_hourly_rollups(stored):
         counts = query_counts(conn, start=T0 + 30 * MINUTE, end=T0 + 5 * HOUR, group_by=())[0]
         edge = query_counts(conn, start=T0, end=T0 + 30 * MINUTE, group_by=())[0]
         series = query_series(conn, start=T0, end=T0 + 5 * HOUR, step=HOUR, group_by=())
-        minute_series = query_series(conn, start=T0, end=T0 + 5 * HOUR, step=30 * MINUTE, group_by=())
+        # 10-minute steps do not fit whole quarter hours, so they read minutes.
+        minute_series = query_series(conn, start=T0, end=T0 + 5 * HOUR, step=10 * MINUTE, group_by=())
     assert deleted > 0
     assert counts + edge == before
     assert sum((row for _, row in series), CountRow.zero(())) == before
-    assert minute_series[2][1] == CountRow.zero(())
+    assert minute_series[6][1] == CountRow.zero(())
+
+
+def test_whole_quarter_hours_read_from_quarter_hour_rollups(stored):
+    # With the minute rows of 10:00 to 12:00 deleted, only reads that take
+    # those quarter hours from the 15-minute rollups still count their events.
+    first, last = T0 + HOUR, T0 + 3 * HOUR
+    with stored.begin() as conn:
+        before = query_series(conn, start=T0, end=T0 + 5 * HOUR, step=15 * MINUTE, group_by=("provider",))
+        deleted = conn.execute(sa.delete(rollups).where(rollups.c.bucket >= first, rollups.c.bucket < last)).rowcount
+        quarters = query_series(conn, start=T0, end=T0 + 5 * HOUR, step=15 * MINUTE, group_by=("provider",))
+        half_hours = query_series(conn, start=T0 + 15 * MINUTE, end=T0 + 5 * HOUR, step=30 * MINUTE, group_by=())
+        minutes = query_series(conn, start=T0 + 5 * MINUTE, end=T0 + 5 * HOUR, step=15 * MINUTE, group_by=())
+    assert deleted > 0
+    assert quarters == before
+    after_first_quarter = sum((row for time, row in before if time >= T0 + 15 * MINUTE), CountRow.zero(()))
+    assert sum((row for _, row in half_hours), CountRow.zero(())) == after_first_quarter
+    # A window starting at 09:05 is off the quarter-hour grid, so it reads minutes.
+    assert minutes[4][1] == CountRow.zero(())

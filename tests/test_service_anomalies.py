@@ -7,15 +7,16 @@ from datetime import datetime, timedelta, timezone
 from inboxwatch.analysis.anomaly.parameters import AnomalyParameters
 from inboxwatch.config.loader import validate_config
 from inboxwatch.service.anomalies import anomaly_signals, parameters_from
-from inboxwatch.store.schema import rollups, rollups_hourly
+from inboxwatch.store.schema import rollups, rollups_hourly, rollups_quarter_hour
 
 START = datetime(2026, 3, 2, tzinfo=timezone.utc)
 HOURS = 16 * 24
 
 
 def insert_rollups(conn, rows: list[dict]) -> None:
-    # Every bucket here is on the hour, so the same rows are also the hourly rollups.
+    # Every bucket here is on the hour, so the same rows are also the 15-minute and hourly rollups.
     conn.execute(rollups.insert(), rows)
+    conn.execute(rollups_quarter_hour.insert(), rows)
     conn.execute(rollups_hourly.insert(), rows)
 
 

@@ -78,10 +78,10 @@ def build_overview(
     A rate is None at a step whose denominator is 0.
 
     The 7d and 30d ranges step by whole hours from a window start on an
-    hour, so `query_series` reads their hourly rollups. NOTE: the 24h range
-    steps by 15 minutes and still reads every per-minute rollup row, so its
-    time grows with the groups per minute. docs/benchmarks.md ("HTTP
-    service") has the figures.
+    hour, so `query_series` reads their hourly rollups. The 24h range steps
+    by 15 minutes from a window start on a quarter hour, so it reads the
+    15-minute rollups. docs/benchmarks.md ("Overview API response time")
+    has the figures.
     """
     start, end = window_for(overview_range, now)
     series = query_series(conn, start=start, end=end, step=overview_range.step, group_by=(dimension,), tenant=tenant, where=where)

@@ -1,14 +1,15 @@
-"""Counts of delivery outcomes over time windows, read from the per-minute and hourly rollups.
+"""Counts of delivery outcomes over time windows, read from the per-minute, 15-minute and hourly rollups.
 
 A window is [start, end): a rollup minute belongs to it when the minute's
 start is at or after `start` and before `end`. Raw events are never read
 here, so counts stay available after retention deletes the events.
 
-Whole hours inside a window are read from `rollups_hourly`, which has one
-row per hour where `rollups` has up to 60, and the minutes before the first
-and after the last whole hour from `rollups`. Every hourly row is the sum of
-its hour's minute rows (both are written in one transaction), so the results
-equal those of reading minutes only.
+Whole UTC hours inside a window are read from `rollups_hourly` (one row per
+hour where `rollups` has up to 60), whole quarter hours outside them from
+`rollups_quarter_hour` (one row where `rollups` has up to 15), and the
+remaining minutes from `rollups`. Every hourly and 15-minute row is the sum
+of its minute rows (all three are written in one transaction), so the
+results equal those of reading minutes only.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
 from inboxwatch.store.db import as_utc
-from inboxwatch.store.schema import rollups, rollups_hourly
+from inboxwatch.store.schema import rollups, rollups_hourly, rollups_quarter_hour
 
 # The rollup columns counts can be grouped and filtered by.
 DIMENSIONS = ("tenant", "provider", "sending_ip", "sending_domain", "campaign")
@@ -43,6 +44,14 @@ COUNT_FIELDS = (
 FilterValue = str | Sequence[str]
 
 HOUR = timedelta(hours=1)
+QUARTER_HOUR = timedelta(minutes=15)
+
+# The coarser rollup tables with their bucket length, coarsest first. Buckets
+# start on multiples of their length from the Unix epoch, which are whole
+# UTC hours and quarter hours.
+COARSE_ROLLUPS = ((HOUR, rollups_hourly), (QUARTER_HOUR, rollups_quarter_hour))
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,13 +122,25 @@ def count_sums(table: sa.Table | sa.Subquery = rollups) -> list:
     return [sa.func.coalesce(sa.func.sum(table.c[name]), 0).label(name) for name in COUNT_FIELDS]
 
 
-def whole_hours(start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
-    """Return [first, last) of the whole UTC hours inside [start, end), or None when it contains none."""
-    first = start.replace(minute=0, second=0, microsecond=0)
-    if first < start:
-        first += HOUR
-    last = end.replace(minute=0, second=0, microsecond=0)
-    return (first, last) if first < last else None
+def rollup_spans(
+    start: datetime, end: datetime, coarse: Sequence[tuple[timedelta, sa.Table]] = COARSE_ROLLUPS
+) -> list[tuple[sa.Table, datetime, datetime]]:
+    """Split [start, end) into (table, span start, span end) in time order, each span read from the coarsest table that fits.
+
+    A bucket of a `coarse` table is read only when it lies wholly inside
+    [start, end). What is left on either side is split again with the next
+    finer table, and the per-minute rollups take the rest.
+    """
+    if start >= end:
+        return []
+    if not coarse:
+        return [(rollups, start, end)]
+    (length, table), finer = coarse[0], coarse[1:]
+    first = start + (EPOCH - start) % length
+    last = end - (end - EPOCH) % length
+    if first >= last:
+        return rollup_spans(start, end, finer)
+    return rollup_spans(start, first, finer) + [(table, first, last)] + rollup_spans(last, end, finer)
 
 
 def rollup_parts(
@@ -130,18 +151,13 @@ def rollup_parts(
     tenant: str | None,
     where: Mapping[str, FilterValue] | None,
 ) -> list[sa.Select]:
-    """Return selects of the columns `names` that together cover [start, end) once: hourly rows for whole hours, minutes for the rest."""
-    hours = whole_hours(start, end)
-    if hours is None:
-        return [filtered(sa.select(*(rollups.c[name] for name in names)), start=start, end=end, tenant=tenant, where=where)]
-    first, last = hours
-    hourly = sa.select(*(rollups_hourly.c[name] for name in names))
-    parts = [filtered(hourly, start=first, end=last, tenant=tenant, where=where, table=rollups_hourly)]
-    for edge_start, edge_end in ((start, first), (last, end)):
-        if edge_start < edge_end:
-            minutes = sa.select(*(rollups.c[name] for name in names))
-            parts.append(filtered(minutes, start=edge_start, end=edge_end, tenant=tenant, where=where))
-    return parts
+    """Return selects of the columns `names` that together cover [start, end) once, one per span of `rollup_spans`."""
+    # An empty window has no spans but still needs one select, which returns no rows.
+    spans = rollup_spans(start, end) or [(rollups, start, end)]
+    return [
+        filtered(sa.select(*(table.c[name] for name in names)), start=first, end=last, tenant=tenant, where=where, table=table)
+        for table, first, last in spans
+    ]
 
 
 def row_counts(row, key: tuple[str, ...]) -> CountRow:
@@ -169,7 +185,7 @@ def query_counts(
     check_dimensions(group_by)
     start, end = as_utc(start), as_utc(end)
     parts = rollup_parts(group_by + COUNT_FIELDS, start=start, end=end, tenant=tenant, where=where)
-    # One statement even when hours and minutes are both read, so that the
+    # One statement even when several tables are read, so that the
     # database sums and sorts the groups (in its own collation) as before.
     source = (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery("rollup_rows")
     columns = [source.c[name] for name in group_by]
@@ -211,9 +227,12 @@ def query_series(
     `step` must be a whole number of minutes, the rollup resolution. The
     result is ordered by step start, then key.
 
-    When `start` is on a whole hour and `step` is a whole number of hours,
-    each hour falls into exactly one step, so whole hours are read from the
-    hourly rollups. Otherwise every minute is read.
+    A coarser rollup table is read only where each of its buckets falls
+    into exactly one step: when `start` is on a bucket boundary and `step`
+    is a whole number of buckets. So steps of whole hours from a whole hour
+    read the hourly rollups, and steps of whole quarter hours (such as 15
+    minutes) from a quarter hour read the 15-minute rollups. Minutes are
+    read for the rest.
     """
     if step <= timedelta(0) or step % timedelta(minutes=1):
         raise ValueError("invalid step %s: expected a positive whole number of minutes" % step)
@@ -223,16 +242,11 @@ def query_series(
 
     # Buckets are summed in the database and folded into steps here, since
     # date arithmetic differs between SQLite and PostgreSQL.
-    hours = None
-    if step % HOUR == timedelta(0) and start == start.replace(minute=0, second=0, microsecond=0):
-        hours = whole_hours(start, end)
-    if hours is None:
-        queries = [bucket_sums(rollups, group_by, start=start, end=end, tenant=tenant, where=where)]
-    else:
-        # `start` is on an hour, so only minutes after the last whole hour remain.
-        queries = [bucket_sums(rollups_hourly, group_by, start=start, end=hours[1], tenant=tenant, where=where)]
-        if hours[1] < end:
-            queries.append(bucket_sums(rollups, group_by, start=hours[1], end=end, tenant=tenant, where=where))
+    coarse = [(length, table) for length, table in COARSE_ROLLUPS if not step % length and not (start - EPOCH) % length]
+    queries = [
+        bucket_sums(table, group_by, start=first, end=last, tenant=tenant, where=where)
+        for table, first, last in rollup_spans(start, end, coarse)
+    ]
 
     # Sums are kept as plain lists and rows are read by position, because a
     # month of minutes is hundreds of thousands of rows and building a

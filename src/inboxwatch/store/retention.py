@@ -1,8 +1,8 @@
 """Retention: deleting raw events and quarantine rows past their age limit.
 
-Both rollup tables (per-minute and hourly) are kept, so rates and history stay
-available after the raw events behind them are gone, and the hourly rows
-keep equalling the sums of their minutes.
+All rollup tables (per-minute, 15-minute and hourly) are kept, so rates and
+history stay available after the raw events behind them are gone, and the
+15-minute and hourly rows keep equalling the sums of their minutes.
 """
 
 from __future__ import annotations
