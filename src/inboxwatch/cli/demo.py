@@ -52,20 +52,35 @@ def worst_by_bounce_rate(rows: list[CountRow], limit: int) -> list[CountRow]:
     return sorted(rows, key=lambda row: (-bounce_rate(row), row.key))[:limit]
 
 
+def rate_with_counts(value: float | None, numerator: int | None, denominator: int | None) -> str:
+    if value is None:
+        return "-"
+    text = "%.2f%%" % (100.0 * value)
+    if numerator is not None and denominator is not None:
+        text += " (%d/%d)" % (numerator, denominator)
+    return text
+
+
 def alerts_table(result: DemoResult) -> Table:
-    table = Table(title="Alerts that fired (the summary is from the last evaluation)", title_justify="left")
-    for column in ("rule", "severity", "affected", "fired", "resolved", "summary"):
+    table = Table(
+        title="Alerts that fired (peak: the worst value while firing; last: the value at the last evaluation)",
+        title_justify="left",
+    )
+    for column in ("rule", "severity", "affected", "fired", "resolved", "peak", "peak at", "last"):
         table.add_column(column, overflow="fold")
     fired = [alert for alert in result.alerts if alert.fired_at is not None]
     for alert in sorted(fired, key=lambda a: (a.fired_at, a.rule)):
         affected = ", ".join("%s=%s" % item for item in sorted(alert.labels.items()) if item[0] != "tenant")
+        peak = result.peaks.get(alert.id)
         table.add_row(
             alert.rule,
             alert.severity.value,
             affected,
             alert.fired_at.strftime("%H:%M"),
             alert.resolved_at.strftime("%H:%M") if alert.resolved_at else "-",
-            alert.summary,
+            rate_with_counts(peak.value, peak.numerator, peak.denominator) if peak else "-",
+            peak.at.strftime("%H:%M") if peak else "-",
+            rate_with_counts(alert.value, alert.annotations.get("numerator"), alert.denominator),
         )
     return table
 

@@ -17,8 +17,8 @@ REPORTED_DECISIONS = ("opened", "fired", "raised", "flapping", "resolved", "clea
 @config_option
 @store_option
 @click.option("--at", "at_text", help="Evaluate at this time (ISO 8601, UTC if no offset). Default: now.")
-@click.option("--from", "from_text", help="Replay from this time; needs --to.")
-@click.option("--to", "to_text", help="Replay up to this time, inclusive.")
+@click.option("--from", "from_text", help="Replay from this time (ISO 8601, UTC if no offset); needs --to.")
+@click.option("--to", "--until", "to_text", help="Replay up to this time, inclusive; not before --from.")
 @click.option("--step", default="1m", show_default=True, help="Time between replayed evaluations, such as 1m or 5m.")
 @click.option("--no-notify", is_flag=True, help="Change alerts but queue no notifications (for replaying old logs).")
 def command(
@@ -44,13 +44,20 @@ def command(
     except ValueError as exc:
         raise click.BadParameter("invalid --step %r: %s" % (step, exc)) from None
 
+    time_range = None
+    if from_text is not None:
+        time_range = (parse_time(from_text), parse_time(to_text))
+        if time_range[0] > time_range[1]:
+            raise click.UsageError(
+                "invalid time range: --from %s is later than --to %s; give the earlier time to --from"
+                % (from_text, to_text)
+            )
+
     config = load_settings(config_path, store_url)
     engine = open_store(config)
     try:
-        if from_text is not None:
-            summaries = evaluate_range(
-                engine, config, parse_time(from_text), parse_time(to_text), step_delta, notify=not no_notify
-            )
+        if time_range is not None:
+            summaries = evaluate_range(engine, config, *time_range, step_delta, notify=not no_notify)
         else:
             summaries = [run_evaluation(engine, config, parse_time(at_text or "now"), notify=not no_notify)]
     except (InboxwatchError, ValueError) as exc:

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from inboxwatch.config.loader import validate_config
 from inboxwatch.config.models import Config
+from inboxwatch.demo.peaks import AlertPeak, alert_peaks
 from inboxwatch.demo.traffic import Incident, Instance, TrafficPlan, generate_postfix_log
 from inboxwatch.model.alerts import Alert, AlertState
 from inboxwatch.notify.channels import build_channels
@@ -50,6 +51,8 @@ class DemoResult:
     alerts: list[Alert]
     notifications: DrainSummary
     received: list[dict]
+    # The worst value of each threshold alert while it fired, by alert id.
+    peaks: dict[int, AlertPeak] = dataclasses.field(default_factory=dict)
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -149,7 +152,9 @@ def _run_in(folder: Path, plan: TrafficPlan, day: datetime, server: ThreadingHTT
         ingest = ingest_paths(engine, [str(log_path)], kind="postfix", options=options)
 
         progress("Evaluating the alert rules minute by minute over the day...")
-        evaluate_range(engine, config, day, day + timedelta(days=1), timedelta(minutes=1))
+        evaluations = evaluate_range(engine, config, day, day + timedelta(days=1), timedelta(minutes=1))
+        directions = {name: rule.direction for name, rule in config.enabled_rules().items()}
+        peaks = alert_peaks(evaluations, directions)
 
         progress("Sending the notifications to a webhook receiver on loopback...")
         channels = build_channels(config.channels, lambda: datetime.now(timezone.utc))
@@ -163,4 +168,4 @@ def _run_in(folder: Path, plan: TrafficPlan, day: datetime, server: ThreadingHTT
             alerts = list_alerts(conn, states=tuple(AlertState), limit=1000)
     finally:
         engine.dispose()
-    return DemoResult(day, lines, ingest, by_provider, by_ip, alerts, notifications, list(_Receiver.received))
+    return DemoResult(day, lines, ingest, by_provider, by_ip, alerts, notifications, list(_Receiver.received), peaks)

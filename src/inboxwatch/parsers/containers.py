@@ -34,9 +34,14 @@ from inboxwatch.parsers.mimesplit import walk_email
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 
+MIB = 1024 * 1024
+
 # Maximum size of all the decompressed contents of one input together. The
 # aggregate reports of large receivers for one day are a few MB of XML.
-MAX_EXPANDED_BYTES = 64 * 1024 * 1024
+MAX_EXPANDED_BYTES = 64 * MIB
+
+# Bytes `read_input` reads at a time.
+READ_CHUNK_BYTES = 1 * MIB
 
 # Maximum nesting depth of containers (an email containing a zip containing a gzip is 3).
 MAX_NESTING = 6
@@ -123,8 +128,8 @@ class _Unpacker:
 
     def bomb_error(self, what: str) -> ParseError:
         return ParseError(
-            "%s expands beyond the limit of %d bytes for one input: rejected as a possible "
-            "decompression bomb" % (what, self.limit),
+            "%s expands beyond the limit of %s for one input: rejected as a possible "
+            "decompression bomb" % (what, size_text(self.limit)),
             source=self.source,
         )
 
@@ -332,13 +337,29 @@ def read_input(stream: BinaryIO, source: str, limit: int = MAX_EXPANDED_BYTES) -
     """Read a whole input, rejecting one larger than `limit` bytes.
 
     The stream may already be gunzipped by the file source, so the limit
-    also bounds a gzip bomb handed over as a plain stream.
+    also bounds a gzip bomb handed over as a plain stream. It is read in
+    chunks of READ_CHUNK_BYTES, because one read of `limit` bytes makes each
+    stream wrapper in between allocate a buffer of that size.
     """
-    data = stream.read(limit + 1)
-    if len(data) > limit:
+    chunks = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(READ_CHUNK_BYTES, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
         raise ParseError(
-            "input larger than %d bytes (after gzip decompression): rejected as a possible decompression bomb"
-            % limit,
+            "input larger than %s, the limit for one input (counted after gzip decompression): "
+            "rejected as a possible decompression bomb" % size_text(limit),
             source=source,
         )
-    return data
+    return b"".join(chunks)
+
+
+def size_text(size: int) -> str:
+    """Return a byte count as "64 MiB" when it is a whole number of MiB, else as "1234 bytes"."""
+    if size >= MIB and size % MIB == 0:
+        return "%d MiB" % (size // MIB)
+    return "%d bytes" % size

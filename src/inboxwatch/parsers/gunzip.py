@@ -22,6 +22,12 @@ GZIP_MAGIC = b"\x1f\x8b"
 # Compressed bytes read from the underlying stream at a time.
 CHUNK_BYTES = 64 * 1024
 
+# Maximum decompressed bytes returned by one read. Deflate expands zeros
+# about 1000:1 (1 GiB compresses to about 1 MiB at level 9), so one
+# compressed chunk could otherwise become 64 MiB at once, in addition to the
+# buffer the caller reads into.
+OUTPUT_CHUNK_BYTES = 256 * 1024
+
 # zlib window bits that select the gzip header and trailer (zlib manual, inflateInit2).
 GZIP_WBITS = 16 + zlib.MAX_WBITS
 
@@ -53,7 +59,7 @@ class GunzipReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
-        size = len(buffer)
+        size = min(len(buffer), OUTPUT_CHUNK_BYTES)
         while not self._finished:
             if self._decompressor.eof:
                 self._start_next_member()
@@ -114,12 +120,15 @@ def open_gunzip(raw: BinaryIO, name: str = "<input>") -> io.BufferedReader:
 def gunzip_bytes(data: bytes, limit: int, name: str = "<input>") -> tuple[bytes, bool]:
     """Decompress `data`, returning the contents and whether trailing bytes were ignored.
 
-    Raises `ValueError` when the contents exceed `limit` bytes, so a
-    decompression bomb costs at most `limit` bytes of memory.
+    Raises `ValueError` when the contents exceed `limit` bytes. The contents
+    are decompressed in chunks of OUTPUT_CHUNK_BYTES into one buffer of
+    `limit` + 1 bytes, so a decompression bomb costs about `limit` bytes of
+    memory.
     """
     reader = GunzipReader(io.BytesIO(data), name, log_trailing_bytes=False)
-    stream = io.BufferedReader(reader)
-    contents = stream.read(limit + 1)
+    # BufferedReader.read(n) allocates the n-byte result once and has the
+    # raw reader fill it in place.
+    contents = io.BufferedReader(reader).read(limit + 1)
     if len(contents) > limit:
         raise ValueError("gzip data in %s expands to more than %d bytes" % (name, limit))
     return contents, reader.trailing_bytes

@@ -62,10 +62,7 @@ def parse_xml(data: bytes, root: str, source: str) -> XmlDocument:
         element = _fromstring(data)
         return _document(element, [], _may_have_namespaces(data))
     except defusedxml.DefusedXmlException as exc:
-        raise ParseError(
-            "unsafe XML rejected: %s; reports must not declare entities or load external resources" % exc,
-            source=source,
-        ) from None
+        raise unsafe_xml_error(exc, source) from None
     except ElementTree.ParseError as exc:
         first_error = str(exc)
 
@@ -73,11 +70,33 @@ def parse_xml(data: bytes, root: str, source: str) -> XmlDocument:
     try:
         element = _fromstring(text)
     except defusedxml.DefusedXmlException as exc:
-        raise ParseError("unsafe XML rejected: %s" % exc, source=source) from None
+        raise unsafe_xml_error(exc, source) from None
     except ElementTree.ParseError:
         raise ParseError("invalid XML: %s" % first_error, source=source) from None
     warnings.insert(0, "malformed XML (%s) was repaired" % first_error)
     return _document(element, warnings, _may_have_namespaces(data))
+
+
+def unsafe_xml_error(exc: defusedxml.DefusedXmlException, source: str) -> ParseError:
+    """Return the ParseError for XML that defusedxml rejected, naming the rejected feature in plain words."""
+    return ParseError(
+        "unsafe XML rejected: %s; reports must not declare entities or load external resources" % describe_unsafe_feature(exc),
+        source=source,
+    )
+
+
+def describe_unsafe_feature(exc: defusedxml.DefusedXmlException) -> str:
+    """Describe what the document tried to do, from the fields of defusedxml's exception (defusedxml 0.7)."""
+    if isinstance(exc, defusedxml.EntitiesForbidden):
+        if exc.sysid or exc.pubid:
+            return "the document declares the external entity %r (%s)" % (exc.name, exc.sysid or exc.pubid)
+        # Entities that expand into other entities are how a billion-laughs attack multiplies text.
+        return "the document declares the entity %r, and entity expansion is not allowed" % exc.name
+    if isinstance(exc, defusedxml.DTDForbidden):
+        return "the document type declaration <!DOCTYPE %s> is not allowed" % exc.name
+    if isinstance(exc, defusedxml.ExternalReferenceForbidden):
+        return "the document refers to the external resource %s" % (exc.sysid or exc.pubid)
+    return "the document uses an XML feature that is not allowed (%s)" % type(exc).__name__
 
 
 def _fromstring(data: bytes | str) -> ElementTree.Element:

@@ -5,9 +5,11 @@ delayed DSN (Action: delayed) a `deferred` event, and a feedback report a
 `complained` event. Success notices and auto-replies become no event,
 because the mailbox took the message.
 
-A bounce that is already stored as `bounced` for the same original
-Message-ID and recipient (from the MTA log or an ESP webhook) is not counted
-again: the bounce message's details are stored on that event instead.
+A bounce is counted once whichever input reports it first. A bounce message
+about a bounce already stored as `bounced` for the same original Message-ID
+and recipient (from the MTA log or an ESP webhook) adds its details to that
+event. A logged bounce whose bounce message is already stored takes that
+event's place, with the same details (see `take_over_bounce_messages`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,15 @@ from inboxwatch.classify.enrich import EnrichOptions, enrich
 from inboxwatch.model.bounces import AutoReplyRecord, BounceRecord, ComplaintRecord
 from inboxwatch.model.events import DeliveryEvent, EventType
 from inboxwatch.service.records import HandlerResult, RecordContext
-from inboxwatch.store.bounce_matches import add_bounce_details, find_stored_bounces, normalize_message_id
+from inboxwatch.store.bounce_matches import (
+    BOUNCE_MESSAGE_SOURCE,
+    add_bounce_details,
+    delete_counted_events,
+    find_bounce_message_events,
+    find_stored_bounces,
+    normalize_message_id,
+    stored_event_keys,
+)
 from inboxwatch.store.events import event_key, store_events
 
 log = logging.getLogger(__name__)
@@ -73,7 +83,7 @@ def bounce_event(record: BounceRecord, context: RecordContext) -> DeliveryEvent 
     return DeliveryEvent(
         type=EventType.DEFERRED if delayed else EventType.BOUNCED,
         time=time,
-        source="bounce",
+        source=BOUNCE_MESSAGE_SOURCE,
         event_id=stable_id(message_id, record.recipient, record.action, record.status, record.diagnostic, record.date),
         recipient=record.recipient,
         sender=email.utils.parseaddr(record.sender or "")[1] or None,
@@ -118,33 +128,85 @@ def valid_ip(value: str | None) -> str | None:
 
 def recipient_keys(event: DeliveryEvent) -> list[tuple[str, str]]:
     """Return the keys under which `find_stored_bounces` may list an event for the same message and recipient."""
-    if not event.message_id:
+    message_id = normalize_message_id(event.message_id)
+    if not message_id:
         return []
     keys = []
     if event.recipient:
-        keys.append((event.message_id, event.recipient.lower()))
+        keys.append((message_id, event.recipient.lower()))
     if event.recipient_domain:
-        keys.append((event.message_id, "@" + event.recipient_domain))
+        keys.append((message_id, "@" + event.recipient_domain))
     return keys
 
 
-def bounce_details(event: DeliveryEvent) -> dict:
+def bounce_details(event: DeliveryEvent | sa.Row) -> dict:
+    """Return what a bounce message adds to the event that counts its bounce, from its event or its stored row."""
     return {
         "bounce_reason": event.bounce_reason,
         "hard": event.hard,
         "enhanced_status": event.enhanced_status,
         "smtp_code": event.smtp_code,
         "diagnostic": event.diagnostic,
-        "rule": event.extra.get("rule"),
+        "rule": (event.extra or {}).get("rule"),
     }
+
+
+def take_over_bounce_messages(conn: sa.Connection, events: list[DeliveryEvent]) -> list[DeliveryEvent]:
+    """Return `events` with each bounce already counted by a stored bounce-message event taking that event's place.
+
+    Such a stored event (same original Message-ID and recipient, within
+    MATCH_WINDOW) is deleted and taken out of the rollups, and the new
+    event carries its details under `extra["bounce_message"]`. So the store
+    ends as it does when the bounce message comes second: one event, from
+    the log or webhook, which names the sending IP and the queue. Called in
+    the batch's transaction before the events are stored.
+    """
+    candidates = [
+        (index, event)
+        for index, event in enumerate(events)
+        if event.type is EventType.BOUNCED
+        and event.message_id
+        and event.time is not None
+        and event.source != BOUNCE_MESSAGE_SOURCE
+    ]
+    if not candidates:
+        return events
+    times = [event.time for _, event in candidates]
+    stored = find_bounce_message_events(
+        conn,
+        [normalize_message_id(event.message_id) for _, event in candidates],
+        min(times) - MATCH_WINDOW,
+        max(times) + MATCH_WINDOW,
+    )
+    if not stored:
+        return events
+
+    matches = []
+    for index, event in candidates:
+        row = next((stored.pop(key) for key in recipient_keys(event) if key in stored), None)
+        if row is not None:
+            matches.append((index, event, row))
+    # A logged bounce that is itself stored already (the log ingested again)
+    # leaves the stored bounce-message event alone.
+    already_stored = stored_event_keys(conn, [event_key(event) for _, event, _ in matches])
+    result = list(events)
+    replaced = []
+    for index, event, row in matches:
+        if event_key(event) in already_stored:
+            continue
+        result[index] = event.replace(extra={**event.extra, "bounce_message": bounce_details(row)})
+        replaced.append(row)
+    delete_counted_events(conn, replaced)
+    if replaced:
+        log.info("%d bounce-message events replaced by the events that report the same bounces", len(replaced))
+    return result
 
 
 def store_bounce_batch(conn: sa.Connection, records: Sequence[BounceRecord], context: RecordContext) -> HandlerResult:
     """Store bounce records as events, adding details to bounces already stored instead of counting them twice.
 
-    NOTE: only a bounce stored before its bounce message is found. A log
-    ingested after the bounce message adds its own `bounced` event, because
-    `store_events` does not look for bounce messages.
+    A log ingested after the bounce message is matched the other way round,
+    by `take_over_bounce_messages`.
     """
     options = EnrichOptions(tenant=context.tenant)
     events = [enrich(event, options) for record in records if (event := bounce_event(record, context)) is not None]

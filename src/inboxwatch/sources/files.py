@@ -86,9 +86,10 @@ class PeekableStream(io.RawIOBase):
             buffer[:count] = self._head[:count]
             self._head = self._head[count:]
             return count
-        data = self._rest.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        # readinto fills the caller's buffer in place. read(len(buffer))
+        # would allocate a second buffer of that size first, which doubles
+        # the memory of a large read such as `containers.read_input`.
+        return self._rest.readinto(buffer)
 
 
 def choose_parser(head: bytes, name: str, kind: str | None) -> ParserSpec:
