@@ -18,7 +18,7 @@ def test_cli_ingest_prints_summary(tmp_path):
     log.write_text(TEST_LOG)
     result = run("ingest", "--store", "sqlite:///%s" % (tmp_path / "cli.db"), str(log))
     assert result.exit_code == 0, result.output
-    assert "1 events stored, 0 duplicates skipped, 0 items rejected" in result.output
+    assert "1 event stored, 0 duplicates skipped, 0 items rejected" in result.output
 
 
 def test_cli_ingest_nothing_readable_exits_1(tmp_path):

@@ -210,6 +210,14 @@ def test_exim_delivery_line_without_address_rejected():
     assert rejected[0].error.source == "mainlog"
 
 
+def test_exim_impossible_timestamp_rejected_with_its_line():
+    text = REMOTE_DELIVERIES.replace("2024-05-06 07:08:10 10HmaX-000000005vi-0000 ->", "2024-02-30 07:08:10 10HmaX-000000005vi-0000 ->")
+    events, rejected = parse_all(text)
+    assert [event.recipient for event in events] == ["alice@gmail.example", "gone@remote.example"]
+    assert [item.error.line for item in rejected] == [3]
+    assert "not a valid date and time" in rejected[0].error.message
+
+
 def test_exim_garbage_lines_skipped():
     text = "# failJSON: {}\n\n******** SERVER ********\nfree text\n" + REMOTE_DELIVERIES
     events, rejected = parse_all(text)

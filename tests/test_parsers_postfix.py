@@ -397,6 +397,27 @@ def test_postfix_status_line_missing_relay_rejected():
     assert rejected[0].error.line == 1
 
 
+def test_postfix_status_line_missing_recipient_rejected():
+    text = (
+        "Mar  3 10:00:00 mx1 postfix/smtpd[1]: connect from x[192.0.2.1]\n"
+        "Mar  3 10:00:02 mx1 postfix/smtp[104]: 4ABC1: relay=mx.remote.example[203.0.113.5]:25, "
+        "delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)\n"
+    )
+    events, rejected = parse_all(text)
+    assert events == []
+    assert [item.error.line for item in rejected] == [2]
+    assert "expected to=<...>" in rejected[0].error.message
+
+
+def test_postfix_impossible_timestamp_rejected_with_its_line():
+    # February 30 exists in no year: the line is rejected where it is, not stored undated.
+    text = TWO_RECIPIENTS.replace("Mar  3 10:00:02", "Feb 30 10:00:02", 1)
+    events, rejected = parse_all(text)
+    assert [event.recipient for event in events] == ["bob@gmail.example"]
+    assert [item.error.line for item in rejected] == [4]
+    assert "'Feb 30 10:00:02' is not a valid date and time" in rejected[0].error.message
+
+
 def test_postfix_garbage_lines_skipped():
     text = "# failJSON: {}\n\n\x00\x01 binary junk ]: \nrandom text: to= status=\n" + TWO_RECIPIENTS
     events, rejected = parse_all(text)

@@ -200,3 +200,40 @@ def test_store_events_skip_conflicts_counts_only_own_inserts(engine, monkeypatch
     assert totals["bounced"] == raw["bounced"] == 2
     assert totals["hard_bounced"] == 1
     assert totals["sent"] == raw["sent"] == 1
+
+
+def test_store_events_extra_json_kept_per_event(engine):
+    # Equal-looking extras of different types, and nested ones, are stored as given.
+    extras = [{"n": 1}, {"n": True}, {"n": 1.5}, {"n": 1}, {"hops": ["a", "b"]}, {"hops": ["a", "c"]}, {}]
+    batch = [make_event(number, extra=extra) for number, extra in enumerate(extras)]
+    with engine.begin() as conn:
+        store_events(conn, batch, ingest_id=None)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(events.c.event_key, events.c.extra)).all()
+    stored = {key: extra for key, extra in rows}
+    assert [stored[event_key(event)] for event in batch] == [
+        {"n": 1}, {"n": True}, {"n": 1.5}, {"n": 1}, {"hops": ["a", "b"]}, {"hops": ["a", "c"]}, None,
+    ]
+
+
+def test_store_events_with_enrichment_labels_rows(engine):
+    from inboxwatch.classify.enrich import EnrichOptions, enrich
+
+    raw = DeliveryEvent(
+        type=EventType.DELIVERED,
+        time=T0,
+        source="test",
+        event_id="raw-1",
+        recipient="someone@custom.example",
+        sender="news@Mail.Shop.Example",
+        relay_host="custom-example.mail.protection.outlook.com",
+        extra={"instance": "postfix-out1"},
+    )
+    options = EnrichOptions(tenant="acme", instance_ips={"postfix-out1": "192.0.2.7"})
+    with engine.begin() as conn:
+        store_events(conn, [raw], ingest_id=None, enrich_options=options)
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(events.c.provider, events.c.sending_domain, events.c.sending_ip, events.c.tenant)).one()
+    enriched = enrich(raw, options)
+    assert tuple(row) == (enriched.provider, enriched.sending_domain, enriched.sending_ip, enriched.tenant)
+    assert tuple(row) == ("microsoft", "mail.shop.example", "192.0.2.7", "acme")

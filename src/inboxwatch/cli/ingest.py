@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 
 import click
 from rich.console import Console
@@ -10,6 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from inboxwatch.cli.settings import config_option, load_settings, open_store, store_option
 from inboxwatch.service.ingest import IngestOptions, IngestSummary, InputSummary
+from inboxwatch.model.text import plural
 from inboxwatch.service.mail_ingest import ingest_inputs
 
 # Inputs smaller than this finish too quickly for a progress bar to help.
@@ -47,6 +49,12 @@ class ProgressDisplay:
         self.progress.update(self.tasks[source], completed=done)
 
 
+def describe_kinds(counts: Mapping[str, int]) -> str:
+    """Write counts per kind, most first: "bounce 2, complaint 1"."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join("%s %d" % item for item in ordered)
+
+
 def describe_input(summary: InputSummary) -> list[str]:
     lines = []
     if summary.error and not summary.was_read:
@@ -62,6 +70,8 @@ def describe_input(summary: InputSummary) -> list[str]:
     if summary.records_handled or summary.records_unhandled:
         line += ", %d other records stored, %d not stored (no handler)" % (summary.records_handled, summary.records_unhandled)
     lines.append(line)
+    if summary.record_kinds:
+        lines.append("    records: %s" % describe_kinds(summary.record_kinds))
     if summary.error:
         lines.append("    stopped early: %s" % summary.error)
     for reason in summary.reasons:
@@ -71,8 +81,14 @@ def describe_input(summary: InputSummary) -> list[str]:
 
 def print_summary(summary: IngestSummary) -> None:
     click.echo(
-        "read %d of %d inputs: %d events stored, %d duplicates skipped, %d items rejected"
-        % (summary.inputs_read, len(summary.inputs), summary.events_stored, summary.duplicates, summary.rejected)
+        "read %d of %s: %s stored, %s skipped, %s rejected"
+        % (
+            summary.inputs_read,
+            plural(len(summary.inputs), "input"),
+            plural(summary.events_stored, "event"),
+            plural(summary.duplicates, "duplicate"),
+            plural(summary.rejected, "item"),
+        )
     )
     for item in summary.inputs:
         for line in describe_input(item):

@@ -57,6 +57,9 @@ class ParserSpec:
     `other_kinds` lists further kinds the parser can detect, as an email may
     be a bounce or a complaint. Such a parser's records carry a `kind`, and
     the input is reported as the kind of its first record.
+    `yields_events_only` marks a streaming log parser whose items are only
+    delivery events and `Rejected` items, which ingest may run in a child
+    process on a large input.
     """
 
     kind: str
@@ -64,6 +67,7 @@ class ParserSpec:
     sniff: SniffFunction
     parse: ParseFunction
     other_kinds: tuple[str, ...] = ()
+    yields_events_only: bool = False
 
 
 @dataclasses.dataclass

@@ -241,6 +241,9 @@ class EximLogParser:
             return None
 
         time = self.times.read(timestamp) if timestamp else None
+        if time is None:
+            problem = "timestamp %r is not a valid date and time" % timestamp if timestamp else "line has no timestamp"
+            return [self.reject(problem, line, number)]
         items: list[Any] = []
         if event_type is EventType.DEFERRED:
             current.remote_deferred.add(recipient)
@@ -411,4 +414,5 @@ PARSER = ParserSpec(
     description="Exim main log: outbound delivery events per recipient",
     sniff=sniff,
     parse=parse,
+    yields_events_only=True,
 )

@@ -34,10 +34,11 @@ SNIFF_CHARS = 4096
 # is counted, after the "prog[pid]: " tag and an optional queue id. In
 # scanned blocks, other lines are skipped without running any Python code for
 # them. smtpd "client=" and pickup "uid=" are left out: cleanup's
-# "message-id=" follows them and starts the lifecycle just as well.
+# "message-id=" follows them and starts the lifecycle just as well. "relay="
+# starts a status line that lacks its "to=" field, which is rejected.
 INTERESTING_LINE = re.compile(
     r"\]: (?:([0-9A-Za-z]{5,%d}): )?"
-    r"(to=|from=|removed|message-id=|reject:|milter-reject:|sender |postmaster )" % MAX_QUEUE_ID_LENGTH
+    r"(to=|from=|removed|message-id=|relay=|reject:|milter-reject:|sender |postmaster )" % MAX_QUEUE_ID_LENGTH
 )
 
 # Keywords of the lines `apply_bookkeeping` applies without a full split.
@@ -282,4 +283,5 @@ PARSER = ParserSpec(
     description="Postfix mail log (syslog): outbound delivery events per recipient",
     sniff=sniff,
     parse=parse,
+    yields_events_only=True,
 )

@@ -164,7 +164,7 @@ class PostfixLogParser:
                 return None
             if "status=expired" in body:
                 return self.expire(number, line, parts)
-        if daemon in DELIVERY_AGENTS and " status=" in body and "to=" in body:
+        if daemon in DELIVERY_AGENTS and " status=" in body and ("to=" in body or queue_id and body.startswith("relay=")):
             return self.deliver(number, line, parts)
         if queue_id is None:
             if "reject:" in body:
@@ -271,8 +271,10 @@ class PostfixLogParser:
             self.counters[skip_reason] += 1
             return None
 
-        current = self.lifecycle(queue_id)
         time = self.times.read(parts.timestamp)
+        if time is None:
+            return [self.reject("timestamp %r is not a valid date and time" % parts.timestamp, line, number)]
+        current = self.lifecycle(queue_id)
         # "postfix-out1/submission" runs a service of instance "postfix-out1".
         current.instance = parts.instance.split("/", 1)[0]
         items: list[Any] = []
@@ -352,6 +354,8 @@ class PostfixLogParser:
         if match and current.sender is None:
             current.sender = match.group(1)
         time = self.times.read(parts.timestamp)
+        if time is None:
+            return [self.reject("timestamp %r is not a valid date and time" % parts.timestamp, line, number)]
         items: list[Any] = []
         for recipient, last in current.deferred.items():
             items.append(

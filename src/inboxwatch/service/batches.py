@@ -16,12 +16,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from inboxwatch.classify.enrich import EnrichOptions, enrich
+from inboxwatch.classify.enrich import EnrichOptions
 from inboxwatch.errors import ParseError
-from inboxwatch.model.events import DeliveryEvent
+from inboxwatch.model.events import DeliveryEvent, EventType
 from inboxwatch.model.records import Rejected
+from inboxwatch.service.bounce_events import take_over_bounce_messages
+from inboxwatch.service.record_kinds import count_batch_kinds
 from inboxwatch.service.records import RecordContext, handler_for
-from inboxwatch.store.events import ConcurrentInsertError, StoreCounts, store_events
+from inboxwatch.store.events import ConcurrentInsertError, EventRows, StoreCounts, store_rows
 from inboxwatch.store.quarantine import QuarantineItem, add_quarantine
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,8 @@ class InputSummary:
     records_unhandled: int = 0
     reasons: list[str] = dataclasses.field(default_factory=list)
     error: str | None = None
+    # Items produced, by kind ("bounce", "delivered event"; see `record_kinds`).
+    record_kinds: collections.Counter = dataclasses.field(default_factory=collections.Counter)
 
     @property
     def was_read(self) -> bool:
@@ -73,11 +77,41 @@ def error_location(error: ParseError) -> str | None:
     return ", ".join(parts) or None
 
 
+class Batch:
+    """One batch of an input's items, sorted for writing; building it needs no connection.
+
+    Events become insert rows at once (`EventRows`), except bounces that
+    may repeat a stored bounce-message event: those are held as events,
+    because matching them takes the store (see `take_over_bounce_messages`).
+    A batch pickles, so a parser process can build it for the writer.
+    """
+
+    def __init__(self, rows: EventRows) -> None:
+        self.rows = rows
+        self.held: list[DeliveryEvent] = []
+        self.rejected: list[Rejected] = []
+        self.others: list[Any] = []
+        self.size = 0
+
+    def add(self, item: Any) -> None:
+        if isinstance(item, DeliveryEvent):
+            if item.type is EventType.BOUNCED and item.message_id:
+                self.held.append(item)
+            else:
+                self.rows.add(item)
+        elif isinstance(item, Rejected):
+            self.rejected.append(item)
+        else:
+            self.others.append(item)
+        self.size += 1
+
+
 class BatchWriter:
     """Collects one input's items and writes them a batch at a time.
 
     `add` takes delivery events, `Rejected` items and other records;
-    `flush` writes what is buffered. Call `flush` once more at the end.
+    `add_batch` takes a whole `Batch` built elsewhere (by `new_batch`'s
+    settings); `flush` writes what is buffered. Call `flush` once more at the end.
     """
 
     def __init__(
@@ -98,23 +132,41 @@ class BatchWriter:
         self.recipient_retention = recipient_retention
         self.clock = clock
         self.enrich_options = enrich_options or EnrichOptions(tenant=tenant)
-        self.events: list[DeliveryEvent] = []
-        self.rejected: list[QuarantineItem] = []
+        self.batch = self.new_batch()
         self.input_errors: list[QuarantineItem] = []
-        self.others: dict[type, list[Any]] = collections.defaultdict(list)
-        self.buffered = 0
         self.unhandled_types: set[type] = set()
 
+    def new_batch(self) -> Batch:
+        """Return an empty batch with this writer's settings: events are labelled as `enrich` would."""
+        rows = EventRows(
+            ingest_id=self.summary.ingest_id,
+            tenant_default=self.tenant,
+            recipient_retention=self.recipient_retention,
+            enrich_options=self.enrich_options,
+        )
+        return Batch(rows)
+
+    @property
+    def buffered(self) -> int:
+        return self.batch.size
+
     def add(self, item: Any) -> None:
-        if isinstance(item, DeliveryEvent):
-            self.events.append(enrich(item, self.enrich_options))
-        elif isinstance(item, Rejected):
-            self.rejected.append(self.quarantine_item(item.error, item.raw))
+        self.batch.add(item)
+        if isinstance(item, Rejected):
             self.summary.note_reason(self.describe(item.error))
-        else:
-            self.others[type(item)].append(item)
-        self.buffered += 1
-        if self.buffered >= self.batch_size:
+        if self.batch.size >= self.batch_size:
+            self.flush()
+
+    def add_batch(self, batch: Batch) -> None:
+        """Buffer a batch built from `new_batch`, and write when the buffer is full."""
+        self.batch.rows.merge(*batch.rows.take())
+        self.batch.held.extend(batch.held)
+        self.batch.rejected.extend(batch.rejected)
+        for item in batch.rejected:
+            self.summary.note_reason(self.describe(item.error))
+        self.batch.others.extend(batch.others)
+        self.batch.size += batch.size
+        if self.batch.size >= self.batch_size:
             self.flush()
 
     def add_input_error(self, error: ParseError, raw: str | None) -> None:
@@ -138,41 +190,41 @@ class BatchWriter:
 
     def flush(self) -> None:
         """Write the buffered items in one transaction, repeated once if a concurrent writer got in the way."""
-        if not self.buffered and not self.input_errors:
+        if not self.batch.size and not self.input_errors:
             return
         now = self.clock()
         try:
             counts, handled = self.write_batch(now, skip_conflicts=False)
         except ConcurrentInsertError as exc:
             # The failed transaction was rolled back, and nothing outside it
-            # changed, because store_events runs before the record handlers.
+            # changed, because store_rows runs before the record handlers.
             log.info("%s: storing the batch again, skipping events another writer stored: %s", self.summary.source, exc)
             counts, handled = self.write_batch(now, skip_conflicts=True)
         self.summary.events_stored += counts.stored
         self.summary.duplicates += counts.duplicates
-        self.summary.rejected += counts.rejected + len(self.rejected)
+        self.summary.rejected += counts.rejected + len(self.batch.rejected)
         if counts.rejected:
             self.summary.note_reason("%d events without a time" % counts.rejected)
         self.summary.records_handled += handled
-        self.events = []
-        self.rejected = []
+        count_batch_kinds(self.summary.record_kinds, self.batch)
+        self.batch = self.new_batch()
         self.input_errors = []
-        self.others = collections.defaultdict(list)
-        self.buffered = 0
 
     def write_batch(self, now: datetime, *, skip_conflicts: bool) -> tuple[StoreCounts, int]:
         """Write the buffered items in one transaction and return the event counts and the records handled."""
+        batch = self.batch
         with self.engine.begin() as conn:
-            counts = store_events(
-                conn,
-                self.events,
-                ingest_id=self.summary.ingest_id,
-                tenant_default=self.tenant,
-                recipient_retention=self.recipient_retention,
-                now=now,
-                skip_conflicts=skip_conflicts,
-            )
-            add_quarantine(conn, self.rejected + self.input_errors, now=now)
+            rows = batch.rows
+            if batch.held:
+                # A copy, so that a retry after ConcurrentInsertError starts
+                # from the batch as it was.
+                rows = self.new_batch().rows
+                rows.merge(batch.rows.rows_by_key, batch.rows.undated, batch.rows.duplicates)
+                for event in take_over_bounce_messages(conn, batch.held):
+                    rows.add(event)
+            counts = store_rows(conn, rows, now=now, skip_conflicts=skip_conflicts)
+            quarantined = [self.quarantine_item(item.error, item.raw) for item in batch.rejected]
+            add_quarantine(conn, quarantined + self.input_errors, now=now)
             handled = self.pass_to_handlers(conn, now)
         return counts, handled
 
@@ -186,7 +238,10 @@ class BatchWriter:
             recipient_retention=self.recipient_retention,
         )
         handled = 0
-        for record_type, records in self.others.items():
+        by_type: dict[type, list[Any]] = collections.defaultdict(list)
+        for record in self.batch.others:
+            by_type[type(record)].append(record)
+        for record_type, records in by_type.items():
             handler = handler_for(record_type)
             if handler is None:
                 self.summary.records_unhandled += len(records)

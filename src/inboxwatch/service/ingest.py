@@ -22,8 +22,9 @@ import sqlalchemy as sa
 
 from inboxwatch.classify.enrich import EnrichOptions
 from inboxwatch.errors import ParseError
-from inboxwatch.parsers.base import ParseContext
+from inboxwatch.parsers.base import ParseContext, ParserSpec
 from inboxwatch.service.batches import BatchWriter, InputSummary
+from inboxwatch.service.parse_process import ChildParse, can_parse_in_child
 from inboxwatch.service.records import register_record_handler, unregister_record_handler
 from inboxwatch.sources.files import GZIP_MAGIC, STDIN, expand_paths, open_for_parsing, reference_time_for
 from inboxwatch.store.db import as_utc
@@ -164,7 +165,6 @@ def ingest_path(
     summary = start_input(engine, path, spec.kind, clock)
     writer = new_writer(engine, summary, options, clock)
     total = input_size(path)
-    counter = CountingReader(stream)
     context = ParseContext(
         source=path,
         reference_time=options.reference_time or reference_time_for(path),
@@ -172,19 +172,52 @@ def ingest_path(
         local_addresses=options.local_addresses,
     )
     try:
-        with io.BufferedReader(counter) as reader:
-            for item in spec.parse(reader, context):
-                writer.add(item)
-                if progress is not None and writer.buffered == 0:
-                    progress(path, counter.count, total)
+        if can_parse_in_child(spec, total):
+            read_in_child(spec, stream, context, writer, progress, total)
+        else:
+            read_here(spec, stream, context, writer, progress, total)
     except ParseError as exc:
         writer.add_input_error(exc, raw_excerpt(path))
     except (OSError, EOFError, gzip.BadGzipFile, UnicodeError) as exc:
         writer.add_input_error(ParseError("read failed: %s" % exc, source=path), raw_excerpt(path))
-    summary = finish_input(engine, writer, clock)
+    finally:
+        stream.close()
+    return finish_input(engine, writer, clock)
+
+
+def read_here(
+    spec: ParserSpec,
+    stream: BinaryIO,
+    context: ParseContext,
+    writer: BatchWriter,
+    progress: ProgressCallback | None,
+    total: int | None,
+) -> None:
+    """Parse the input in this process into `writer`."""
+    counter = CountingReader(stream)
+    with io.BufferedReader(counter) as reader:
+        for item in spec.parse(reader, context):
+            writer.add(item)
+            if progress is not None and writer.buffered == 0:
+                progress(context.source, counter.count, total)
     if progress is not None:
-        progress(path, counter.count, total)
-    return summary
+        progress(context.source, counter.count, total)
+
+
+def read_in_child(
+    spec: ParserSpec,
+    stream: BinaryIO,
+    context: ParseContext,
+    writer: BatchWriter,
+    progress: ProgressCallback | None,
+    total: int | None,
+) -> None:
+    """Parse the input in a child process and write its batches into `writer` here."""
+    batches = ChildParse(spec, stream, context, writer.new_batch, writer.batch_size, CountingReader)
+    for batch in batches:
+        writer.add_batch(batch)
+        if progress is not None:
+            progress(context.source, batches.bytes_read, total)
 
 
 def ingest_records(

@@ -23,6 +23,36 @@ from sqlalchemy.engine import Dialect
 # (ON CONFLICT) can be chosen by name.
 StatementFactory = Callable[[Dialect], sa.Insert]
 
+# JSON values converted and kept per column. A batch of log events shares a
+# handful of `extra` dicts, and dumping one costs several dict look-ups.
+MEMO_SIZE = 4096
+
+
+class JsonMemo:
+    """A JSON bind processor that remembers its results for dicts of scalar values."""
+
+    def __init__(self, processor: Callable[[Any], Any]) -> None:
+        self.processor = processor
+        self.memo: dict[tuple, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if type(value) is not dict:
+            return self.processor(value)
+        # The value types are part of the key, so that {"n": 1} and
+        # {"n": True} or {"n": 1.0}, which compare equal, never share an entry.
+        key = tuple((name, type(item), item) for name, item in value.items())
+        try:
+            return self.memo[key]
+        except KeyError:
+            pass
+        except TypeError:
+            # A nested list or dict: not hashable, converted every time.
+            return self.processor(value)
+        if len(self.memo) >= MEMO_SIZE:
+            self.memo.clear()
+        converted = self.memo[key] = self.processor(value)
+        return converted
+
 
 class PreparedInsert:
     """One statement compiled for one dialect, with the row conversion it needs."""
@@ -37,6 +67,8 @@ class PreparedInsert:
         for index, name in enumerate(columns):
             processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
+                if isinstance(table.c[name].type, sa.JSON):
+                    processor = JsonMemo(processor)
                 self.processors.append((index, processor, processor(None)))
         if dialect.positional:
             positions = {name: index for index, name in enumerate(columns)}

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
+from inboxwatch.classify.enrich import EnrichOptions, enriched_labels
 from inboxwatch.classify.providers import provider_for_delivery
 from inboxwatch.errors import StoreError
 from inboxwatch.model.events import DeliveryEvent
@@ -26,10 +27,11 @@ from inboxwatch.store.db import as_utc
 from inboxwatch.store.quarantine import QuarantineItem, add_quarantine, without_nul
 from inboxwatch.store.rollups import ROLLUP_DIMENSIONS, add_rollups
 from inboxwatch.store.rollups_hourly import add_hourly_rollups
+from inboxwatch.store.rollups_quarter_hour import add_quarter_hour_rollups
 from inboxwatch.store.schema import events as events_table
 from inboxwatch.store.upsert import dialect_insert
 
-__all__ = ["ConcurrentInsertError", "StoreCounts", "dialect_insert", "event_key", "minute_bucket", "store_events"]
+__all__ = ["ConcurrentInsertError", "EventRows", "StoreCounts", "dialect_insert", "event_key", "minute_bucket", "store_events", "store_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,77 @@ def minute_bucket(time: datetime) -> datetime:
     return as_utc(time).replace(second=0, microsecond=0)
 
 
+class EventRows:
+    """A batch of events turned into insert rows, keyed and deduplicated, before it meets the store.
+
+    Building rows needs no connection, so a parser process can build them
+    and hand the rows to the process that writes. Events without a time
+    are kept aside for quarantine; events repeated within the batch are
+    counted as duplicates.
+    """
+
+    def __init__(
+        self,
+        *,
+        ingest_id: int | None,
+        tenant_default: str = "default",
+        recipient_retention: str = "full",
+        enrich_options: EnrichOptions | None = None,
+    ) -> None:
+        if recipient_retention not in RECIPIENT_RETENTION:
+            raise ValueError(
+                "invalid recipient_retention %r: expected one of %s"
+                % (recipient_retention, ", ".join(RECIPIENT_RETENTION))
+            )
+        self.ingest_id = ingest_id
+        self.tenant_default = tenant_default
+        self.recipient_retention = recipient_retention
+        self.enrich_options = enrich_options
+        self.rows_by_key: dict[str, tuple] = {}
+        self.undated: list[DeliveryEvent] = []
+        self.duplicates = 0
+
+    def __len__(self) -> int:
+        return len(self.rows_by_key) + len(self.undated) + self.duplicates
+
+    def __getstate__(self) -> dict:
+        # Sent between processes for its rows only: the receiver merges them
+        # into its own EventRows, whose settings built them.
+        return {"rows_by_key": self.rows_by_key, "undated": self.undated, "duplicates": self.duplicates}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(ingest_id=None)
+        self.__dict__.update(state)
+
+    def add(self, event: DeliveryEvent) -> None:
+        if event.time is None:
+            self.undated.append(event)
+            return
+        key = event_key(event)
+        if key in self.rows_by_key:
+            self.duplicates += 1
+            return
+        self.rows_by_key[key] = event_row(
+            event, key, self.ingest_id, self.tenant_default, self.recipient_retention, self.enrich_options
+        )
+
+    def take(self) -> tuple[dict[str, tuple], list[DeliveryEvent], int]:
+        """Return (rows by key, undated events, duplicates) and start an empty batch."""
+        taken = self.rows_by_key, self.undated, self.duplicates
+        self.rows_by_key, self.undated, self.duplicates = {}, [], 0
+        return taken
+
+    def merge(self, rows_by_key: dict[str, tuple], undated: list[DeliveryEvent], duplicates: int) -> None:
+        """Add what another `EventRows` with the same settings took."""
+        for key, row in rows_by_key.items():
+            if key in self.rows_by_key:
+                self.duplicates += 1
+            else:
+                self.rows_by_key[key] = row
+        self.undated.extend(undated)
+        self.duplicates += duplicates
+
+
 def store_events(
     conn: sa.Connection,
     events: Iterable[DeliveryEvent],
@@ -94,6 +167,7 @@ def store_events(
     recipient_retention: str = "full",
     now: datetime | None = None,
     skip_conflicts: bool = False,
+    enrich_options: EnrichOptions | None = None,
 ) -> StoreCounts:
     """Insert a batch of events and raise their rollups, in the caller's transaction.
 
@@ -107,53 +181,63 @@ def store_events(
     Raises ConcurrentInsertError when another writer stored one of the
     events between the key look-up and the insert. With `skip_conflicts`
     it skips those events instead, but inserts more slowly (see
-    `insert_new_events`).
+    `insert_new_events`). With `enrich_options`, the stored labels are
+    those `classify.enrich.enrich` would give the event.
     """
-    if recipient_retention not in RECIPIENT_RETENTION:
-        raise ValueError(
-            "invalid recipient_retention %r: expected one of %s" % (recipient_retention, ", ".join(RECIPIENT_RETENTION))
-        )
-    counts = StoreCounts()
-    rows_by_key: dict[str, tuple] = {}
-    undated: list[DeliveryEvent] = []
-
+    rows = EventRows(
+        ingest_id=ingest_id,
+        tenant_default=tenant_default,
+        recipient_retention=recipient_retention,
+        enrich_options=enrich_options,
+    )
     for event in events:
-        if event.time is None:
-            undated.append(event)
-            continue
-        key = event_key(event)
-        if key in rows_by_key:
-            counts.duplicates += 1
-            continue
-        rows_by_key[key] = event_row(event, key, ingest_id, tenant_default, recipient_retention)
+        rows.add(event)
+    return store_rows(conn, rows, now=now, skip_conflicts=skip_conflicts)
 
-    inserted = insert_new_events(conn, rows_by_key, skip_conflicts=skip_conflicts)
+
+def store_rows(conn: sa.Connection, rows: EventRows, *, now: datetime | None = None, skip_conflicts: bool = False) -> StoreCounts:
+    """Store what an `EventRows` holds, in the caller's transaction, as `store_events` does."""
+    counts = StoreCounts(duplicates=rows.duplicates)
+    inserted = insert_new_events(conn, rows.rows_by_key, skip_conflicts=skip_conflicts)
     counts.stored = len(inserted)
-    counts.duplicates += len(rows_by_key) - len(inserted)
-    add_hourly_rollups(conn, add_rollups(conn, map(ROLLUP_FACTS, inserted)))
-    counts.rejected = quarantine_undated(conn, undated, ingest_id, now or datetime.now(timezone.utc))
+    counts.duplicates += len(rows.rows_by_key) - len(inserted)
+    minute_increments = add_rollups(conn, map(ROLLUP_FACTS, inserted))
+    add_quarter_hour_rollups(conn, minute_increments)
+    add_hourly_rollups(conn, minute_increments)
+    counts.rejected = quarantine_undated(conn, rows.undated, rows.ingest_id, now or datetime.now(timezone.utc))
     return counts
 
 
-def event_row(event: DeliveryEvent, key: str, ingest_id: int | None, tenant_default: str, recipient_retention: str) -> tuple:
+def event_row(
+    event: DeliveryEvent,
+    key: str,
+    ingest_id: int | None,
+    tenant_default: str,
+    recipient_retention: str,
+    enrich_options: EnrichOptions | None = None,
+) -> tuple:
     """Return the event's column values in EVENT_COLUMNS order."""
     domain = event.recipient_domain
-    # Enrichment normally sets the provider. Without it, the relay host is
-    # the MX that took the message, which identifies Google Workspace and
-    # Microsoft 365 custom domains without DNS.
-    provider = event.provider or provider_for_delivery(domain, event.relay_host)
+    if enrich_options is not None:
+        provider, sending_domain, sending_ip, tenant = enriched_labels(event, enrich_options)
+    else:
+        # Without enrichment, the relay host is the MX that took the
+        # message, which identifies Google Workspace and Microsoft 365
+        # custom domains without DNS.
+        provider = event.provider or provider_for_delivery(domain, event.relay_host)
+        sending_domain, sending_ip, tenant = event.sending_domain, event.sending_ip, event.tenant
     return (
         key,
         as_utc(event.time),
         event.type.value,
         event.source,
-        event.tenant or tenant_default,
+        tenant or tenant_default,
         provider,
         event.recipient if recipient_retention == "full" else None,
         domain if recipient_retention != "none" else None,
         event.sender,
-        event.sending_ip or "",
-        event.sending_domain or "",
+        sending_ip or "",
+        sending_domain or "",
         event.campaign or "",
         event.message_id,
         event.queue_id,

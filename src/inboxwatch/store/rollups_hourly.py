@@ -2,8 +2,10 @@
 
 Every hourly row must equal the sum of the minute rows of its hour, because
 `metrics` reads hours and minutes side by side and must return what the
-minutes alone would. So the only writer is `store_events`, which passes the
-minute increments it has just upserted, in the same transaction.
+minutes alone would. So every writer passes the minute increments it has
+just upserted, in the same transaction: `store_rows` for the events it
+inserted, and `bounce_matches.delete_counted_events` (negative increments)
+for the events it deletes.
 """
 
 from __future__ import annotations
