@@ -14,7 +14,7 @@ from inboxwatch.errors import ConfigError
 from inboxwatch.service.complaint_sources import configured_complaint_sources, has_complaint_data
 from inboxwatch.store.db import open_engine
 from inboxwatch.store.metrics import CountRow
-from inboxwatch.store.schema import events, rollups, rollups_hourly
+from inboxwatch.store.schema import events, rollups, rollups_hourly, rollups_quarter_hour
 
 
 def counts(provider: str, sent: int, bounced: int, complained: int) -> CountRow:
@@ -120,6 +120,7 @@ def store_with_postfix_mail(tmp_path):
     }
     with engine.begin() as conn:
         conn.execute(rollups.insert(), [row])
+        conn.execute(rollups_quarter_hour.insert(), [row])
         conn.execute(rollups_hourly.insert(), [row])
     return engine
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from click.testing import CliRunner
 
 from inboxwatch.cli.main import cli
@@ -35,7 +37,7 @@ def test_reputation_fetch_then_status(tmp_path):
         fetched = CliRunner().invoke(cli, ["reputation", "fetch", "--config", config])
     status = CliRunner().invoke(cli, ["reputation", "status", "--config", config])
     assert fetched.exit_code == 0, fetched.output
-    assert "Microsoft SNDS: fetched, 1 rows stored" in fetched.output
+    assert "Microsoft SNDS: fetched, 1 row stored" in fetched.output
     assert "Microsoft SNDS: reachable; last fetch" in status.output
     assert "filter RED  complaints 1.2%" in status.output
     assert "IP status at" in status.output
@@ -69,3 +71,30 @@ def test_reputation_fetch_html_page_fails(tmp_path):
     assert "FAILED: SNDS data export failed: the server returned an HTML page" in second.output
     assert "203.0.113.10-203.0.113.10 blocked" in status.output
     assert "nothing blocked" not in status.output
+
+
+def test_reputation_status_lists_unknown_fields(tmp_path):
+    export = {
+        "domainStats": [
+            {"name": "domains/shop.example/domainStats/1", "metric": "spam_rate", "date": {"year": 2026, "month": 3, "day": 2}, "value": {"doubleValue": 0.001}, "confidence": "HIGH"},
+            {"name": "domains/shop.example/domainStats/2", "metric": "FEEDBACK_LOOP_SPAM_RATE", "date": {"year": 2026, "month": 3, "day": 2}, "value": {"doubleValue": 0.2}},
+        ]
+    }
+    path = tmp_path / "postmaster.json"
+    path.write_text(json.dumps(export))
+    store = "sqlite:///%s" % (tmp_path / "store.db")
+    ingested = CliRunner().invoke(cli, ["ingest", "--store", store, str(path)])
+    status = CliRunner().invoke(cli, ["reputation", "status", "--store", store])
+    assert ingested.exit_code == 0, ingested.output
+    assert status.exit_code == 0, status.output
+    assert "shop.example 2026-03-02  spam 0.10%" in status.output
+    assert "fields not read by this version of inboxwatch, so no value is taken from them: domainStats.confidence, metric:FEEDBACK_LOOP_SPAM_RATE" in status.output
+
+
+def test_reputation_status_ip_status_not_blocked(tmp_path):
+    path = tmp_path / "status.csv"
+    path.write_text("203.0.113.10,203.0.113.10,No,\n203.0.113.12,203.0.113.13,Yes,Blocked due to user complaints\n")
+    store = "sqlite:///%s" % (tmp_path / "store.db")
+    CliRunner().invoke(cli, ["ingest", "--store", store, str(path)])
+    status = CliRunner().invoke(cli, ["reputation", "status", "--store", store])
+    assert "203.0.113.10-203.0.113.10 not blocked, 203.0.113.12-203.0.113.13 blocked" in status.output

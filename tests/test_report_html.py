@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+import re
+from datetime import date, datetime, timedelta, timezone
 
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from inboxwatch.cli.main import cli
 from inboxwatch.config.loader import validate_config
+from inboxwatch.model.alerts import Alert, AlertState, Severity
+from inboxwatch.model.reputation import PostmasterDayRecord, SndsDataRecord, SndsFilterResult, SndsIpStatusRecord
 from inboxwatch.service.report_page import PERIODS, render_report
-from inboxwatch.service.svg_chart import Series, line_chart, segments
+from inboxwatch.service.svg_chart import HEIGHT, WIDTH, Series, legend_layout, line_chart, segments
+from inboxwatch.store.alerts import save_alert
 from inboxwatch.store.db import open_engine
-from inboxwatch.store.schema import rollups, rollups_hourly
+from inboxwatch.store.reputation import record_feed_attempt, store_postmaster, store_snds_data, store_snds_status
+from inboxwatch.store.schema import rollups, rollups_hourly, rollups_quarter_hour
 from notify_support import free_port
 
 END = datetime(2026, 3, 5, tzinfo=timezone.utc)
 
 
 def insert_rollups(conn, rows: list[dict]) -> None:
-    # Every bucket here is on the hour, so the same rows are also the hourly rollups.
+    # Every bucket here is on the hour, so the same rows are also the 15-minute and hourly rollups.
     conn.execute(rollups.insert(), rows)
+    conn.execute(rollups_quarter_hour.insert(), rows)
     conn.execute(rollups_hourly.insert(), rows)
 
 
@@ -131,3 +137,180 @@ def test_report_unknown_channel_rejected(tmp_path):
     result = CliRunner().invoke(cli, ["report", "html", "--store", "sqlite:///%s" % (tmp_path / "store.db"), "--email", "nowhere"])
     assert result.exit_code == 2
     assert "no channel named 'nowhere'" in result.output
+
+
+def report_for(tmp_path, store_rows=None, period: str = "daily") -> str:
+    """Render the report at END over a store filled by `store_rows(conn)`."""
+    engine = open_engine("sqlite:///%s" % (tmp_path / "store.db"))
+    if store_rows is not None:
+        with engine.begin() as conn:
+            store_rows(conn)
+    with engine.connect() as conn:
+        page = render_report(conn, validate_config({}, source="test"), PERIODS[period], END)
+    engine.dispose()
+    return page
+
+
+def alert(rule: str, started: datetime, fired: datetime | None, resolved: datetime | None, summary: str) -> Alert:
+    state = AlertState.PENDING
+    if fired is not None:
+        state = AlertState.FIRING
+    if resolved is not None:
+        state = AlertState.RESOLVED
+    return Alert(
+        id=None,
+        fingerprint=rule + summary,
+        rule=rule,
+        tenant="default",
+        labels={"provider": "gmail"},
+        severity=Severity.WARNING,
+        state=state,
+        pending_since=started,
+        last_evaluated_at=END,
+        summary=summary,
+        fired_at=fired,
+        resolved_at=resolved,
+    )
+
+
+def row_of(page: str, text: str) -> str:
+    """Return the table row of the page that contains `text`."""
+    start = page.rindex("<tr", 0, page.index(text))
+    return page[start : page.index("</tr>", start)]
+
+
+def test_report_lists_alerts_firing_from_before(tmp_path):
+    def store_rows(conn):
+        save_alert(conn, alert("bounce_rate", END - timedelta(hours=2), END - timedelta(hours=1), None, "new in the period"))
+        save_alert(conn, alert("bounce_rate", END - timedelta(days=3), END - timedelta(days=3), None, "firing for days"))
+        save_alert(conn, alert("deferral_rate", END - timedelta(days=2), END - timedelta(days=2), END - timedelta(hours=5), "resolved in the period"))
+        save_alert(conn, alert("deferral_rate", END - timedelta(days=4), END - timedelta(days=4), END - timedelta(days=2), "resolved before"))
+        save_alert(conn, alert("delivery_rate", END - timedelta(days=4), None, None, "never fired"))
+
+    page = report_for(tmp_path, store_rows)
+    assert "started in the period" in row_of(page, "new in the period")
+    assert "started before the period, still firing at its end" in row_of(page, "firing for days")
+    assert "started before the period, firing until 2026-03-04 19:00" in row_of(page, "resolved in the period")
+    assert 'class="earlier"' in row_of(page, "firing for days")
+    assert "resolved before" not in page
+    assert "never fired" not in page
+
+
+def test_report_without_alerts_says_so(tmp_path):
+    assert "No alert started or was firing in this period." in report_for(tmp_path)
+
+
+def test_report_snds_ip_status_absent(tmp_path):
+    page = report_for(tmp_path)
+    assert "No SNDS IP status stored." in page
+
+
+def test_report_snds_ip_status_shown(tmp_path):
+    def store_rows(conn):
+        record = SndsIpStatusRecord("203.0.113.10", "203.0.113.11", True, "Blocked due to user complaints or other evidence of spamming")
+        store_snds_status(conn, [record], tenant="default", snapshot_at=END - timedelta(hours=3))
+
+    page = report_for(tmp_path, store_rows)
+    assert "No SNDS IP status stored" not in page
+    assert "IP status as of 2026-03-04 21:00: 1 range listed." in page
+    row = row_of(page, "Blocked due to user complaints")
+    assert "<td>203.0.113.10</td><td>203.0.113.11</td><td>yes</td>" in row
+
+
+def test_report_snds_empty_snapshot_nothing_blocked(tmp_path):
+    def store_rows(conn):
+        record_feed_attempt(conn, tenant="default", feed="snds", at=END - timedelta(hours=1), error=None)
+
+    page = report_for(tmp_path, store_rows)
+    assert "IP status as of 2026-03-04 23:00: no IP range is blocked." in page
+
+
+def snds_row(ip: str, period_end: datetime) -> SndsDataRecord:
+    return SndsDataRecord(
+        ip=ip,
+        activity_start=period_end - timedelta(days=1),
+        activity_end=period_end,
+        rcpt_commands=100,
+        data_commands=100,
+        recipients=100,
+        filter_result=SndsFilterResult.GREEN,
+        complaint_rate_text="< 0.1%",
+        complaint_rate=None,
+        complaint_rate_below=0.001,
+        trap_start=None,
+        trap_end=None,
+        trap_hits=0,
+    )
+
+
+def test_report_marks_stale_reputation_rows(tmp_path):
+    def store_rows(conn):
+        rows = [snds_row("203.0.113.10", END - timedelta(days=10)), snds_row("203.0.113.11", END - timedelta(days=1, hours=16))]
+        store_snds_data(conn, rows, tenant="default", now=END)
+        days = [PostmasterDayRecord("old.example", date(2026, 2, 20), "v1", spam_rate=0.001), PostmasterDayRecord("shop.example", date(2026, 3, 3), "v1", spam_rate=0.002)]
+        store_postmaster(conn, days, tenant="default", now=END)
+
+    page = report_for(tmp_path, store_rows)
+    old_snds = row_of(page, "203.0.113.10")
+    assert 'class="stale"' in old_snds
+    assert "stale: from 2026-02-23 00:00" in old_snds
+    assert "stale" not in row_of(page, "203.0.113.11")
+    assert "stale: from 2026-02-20" in row_of(page, "old.example")
+    assert "stale" not in row_of(page, "shop.example")
+
+
+def test_report_provider_display_names(tmp_path):
+    def store_rows(conn):
+        rows = [rollup(END - timedelta(hours=hour), provider, 600, 6, 0) for hour in range(1, 6) for provider in ("gmail", "gmx", "mailru")]
+        insert_rollups(conn, rows)
+
+    page = report_for(tmp_path, store_rows)
+    for name in ("Gmail", "GMX", "Mail.ru"):
+        assert "<td>%s</td>" % name in page
+        assert ">%s</text>" % name in page
+    assert ">gmx<" not in page
+    assert ">mailru<" not in page
+
+
+def test_report_daily_recommendation_singular_day(tmp_path):
+    def store_rows(conn):
+        insert_rollups(conn, [rollup(END - timedelta(hours=hour), "gmail", 500, 60, 0) for hour in range(1, 24)])
+
+    page = report_for(tmp_path, store_rows)
+    assert "Gmail bounce rate 12% over 1 day (" in page
+    assert "1 days" not in page
+
+
+def test_legend_wraps_long_names():
+    names = ["provider number %d with a rather long display name" % index for index in range(12)] + ["x" * 300]
+    entries = legend_layout(names, 652)
+    assert len(entries) == len(names)
+    assert max(entry.row for entry in entries) >= 4
+    for entry in entries:
+        assert entry.x + entry.width <= 652
+    assert entries[-1].label.endswith("\u2026")
+
+
+def test_line_chart_grows_for_legend():
+    points = [(END - timedelta(hours=1), 0.01), (END, 0.02)]
+    series = [Series("series %d with a long name" % index, points) for index in range(16)]
+    svg = line_chart(series, start=END - timedelta(hours=2), end=END)
+    height = int(re.search(r'height="(\d+)"', svg).group(1))
+    legend_ys = [float(y) for y in re.findall(r'<text x="[\d.]+" y="([\d.]+)" font-size="10" fill=', svg)]
+    assert height > HEIGHT
+    assert 'viewBox="0 0 %d %d"' % (WIDTH, height) in svg
+    assert len(legend_ys) == 16
+    assert max(legend_ys) < height
+    assert svg.count("<title>series 15 with a long name</title>") == 1
+
+
+def test_report_postmaster_history_stale_before_period(tmp_path):
+    def store_rows(conn):
+        days = [PostmasterDayRecord("shop.example", date(2026, 3, day), "v1", spam_rate=0.001) for day in (1, 3)]
+        days.append(PostmasterDayRecord("shop.example", date(2026, 2, 24), "v1", spam_rate=0.001))
+        store_postmaster(conn, days, tenant="default", now=END)
+
+    page = report_for(tmp_path, store_rows, period="weekly")
+    assert "stale" not in row_of(page, "<td>2026-03-03</td>")
+    assert "stale" not in row_of(page, "<td>2026-03-01</td>")
+    assert "stale: from 2026-02-24" in row_of(page, "<td>2026-02-24</td>")

@@ -18,6 +18,7 @@ from dnsserver import DnsServer, ZoneData
 from inboxwatch.config.loader import validate_config
 from inboxwatch.dnscheck.resolver import Nameserver, Resolver
 from inboxwatch.model.alerts import Severity
+from inboxwatch.service import reputation_records
 from inboxwatch.service.reputation import fetch_reputation, reputation_signals, run_reputation_loop
 from inboxwatch.store.db import open_engine
 from inboxwatch.store.reputation import feed_states
@@ -46,7 +47,19 @@ V1_PAGE = {
         {"name": "domains/shop.example/trafficStats/20260302", "domainReputation": "HIGH"},
     ]
 }
-COMPLIANCE = {"name": "domains/shop.example/complianceStatus", "complianceData": {"honorUnsubscribe": {"status": "COMPLIANT"}}}
+# The DomainComplianceStatus shape of the v2 reference of domains.getComplianceStatus.
+COMPLIANCE = {
+    "name": "domains/shop.example/complianceStatus",
+    "complianceData": {
+        "domainId": "shop.example",
+        "rowData": [
+            {"requirement": "SPF_AND_DKIM", "status": {"status": "COMPLIANT"}},
+            {"requirement": "USER_REPORTED_SPAM_RATE", "status": {"status": "NEEDS_WORK"}},
+        ],
+        "oneClickUnsubscribeVerdict": {"status": {"status": "NEEDS_WORK"}, "reason": "NO_UNSUB_GENERAL"},
+        "honorUnsubscribeVerdict": {"status": {"status": "COMPLIANT"}},
+    },
+}
 
 
 @pytest.fixture
@@ -203,6 +216,10 @@ def test_postmaster_refresh_token_fetch(engine, caplog):
     assert server.requests[1].headers["Authorization"] == "Bearer access-one"
     query = json.loads(server.requests[1].body)
     assert {item["name"] for item in query["metricDefinitions"]} >= {"spam_rate", "dkim_success_rate"}
+    filters = {item["baseMetric"]["standardMetric"] + ":" + item["name"]: item.get("filter") for item in query["metricDefinitions"]}
+    assert filters["TLS_ENCRYPTION_RATE:tls_rate"] == 'traffic_direction = "inbound"'
+    assert filters["AUTH_SUCCESS_RATE:spf_success_rate"] == 'auth_type = "spf"'
+    assert query["pageSize"] == 200
     with engine.connect() as conn:
         rows = conn.execute(sa.select(postmaster_stats).order_by(postmaster_stats.c.day)).mappings().all()
     assert [row["domain_reputation"] for row in rows] == ["HIGH", "LOW"]
@@ -358,3 +375,50 @@ def test_reputation_loop_without_feeds_returns(engine):
     stop = threading.Event()
     run_reputation_loop(engine, config_for({}), stop, lambda: NOW)
     assert not stop.is_set()
+
+
+def test_postmaster_compliance_rows_read(engine):
+    with ScriptedServer() as server:
+        server.add("/token", json_response(200, {"access_token": "access-one", "expires_in": 3600}))
+        postmaster_routes(server)
+        config = config_for({"postmaster": user_credentials(server)})
+        (result,) = fetch_reputation(engine, config, NOW, sleep=no_sleep)
+    with engine.connect() as conn:
+        state = feed_states(conn, "default")["postmaster-compliance:shop.example"]
+    assert result.error is None
+    assert state.detail == {
+        "SPF_AND_DKIM": "COMPLIANT",
+        "USER_REPORTED_SPAM_RATE": "NEEDS_WORK",
+        "ONE_CLICK_UNSUBSCRIBE_VERDICT": "NEEDS_WORK (NO_UNSUB_GENERAL)",
+        "HONOR_UNSUBSCRIBE_VERDICT": "COMPLIANT",
+    }
+
+
+def test_postmaster_unknown_v2_fields_noted(engine, caplog, monkeypatch):
+    # Names are logged once per process, so the test starts with none logged.
+    monkeypatch.setattr(reputation_records, "_logged_unknown_fields", set())
+    page = {
+        "domainStats": [
+            {"name": "domains/shop.example/domainStats/1", "metric": "spam_rate", "date": {"year": 2026, "month": 3, "day": 3}, "value": {"doubleValue": 0.002}, "confidence": "HIGH"},
+            {"name": "domains/shop.example/domainStats/2", "metric": "tls_rate", "date": {"year": 2026, "month": 3, "day": 3}, "value": {"percentValue": 99.5}},
+        ],
+        "queryWarnings": ["partial data"],
+    }
+    caplog.set_level(logging.WARNING)
+    with ScriptedServer() as server:
+        server.add("/token", json_response(200, {"access_token": "access-one", "expires_in": 3600}))
+        server.add("/v2/domains/shop.example/domainStats:query", json_response(200, page))
+        server.add("/v2/domains/shop.example/complianceStatus", json_response(200, COMPLIANCE))
+        config = config_for({"postmaster": {**user_credentials(server), "traffic_stats_v1": False}})
+        (first,) = fetch_reputation(engine, config, NOW, sleep=no_sleep)
+        (second,) = fetch_reputation(engine, config, NOW, sleep=no_sleep)
+    with engine.connect() as conn:
+        (row,) = conn.execute(sa.select(postmaster_stats)).mappings().all()
+    assert first.error is None
+    assert second.error is None
+    assert row["spam_rate"] == pytest.approx(0.002)
+    assert row["tls_rate"] is None
+    assert row["unknown_fields"] == ["domainStats.confidence", "response.queryWarnings", "value.percentValue"]
+    logged = [record.getMessage() for record in caplog.records if "is not read by this version" in record.getMessage()]
+    assert len(logged) == 3
+    assert any("value.percentValue" in message for message in logged)

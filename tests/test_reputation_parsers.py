@@ -8,7 +8,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from inboxwatch.cli.main import cli
 from inboxwatch.errors import ParseError
 from inboxwatch.model.records import Rejected
 from inboxwatch.model.reputation import PostmasterDayRecord, Reputation, SndsDataRecord, SndsFilterResult, SndsIpStatusRecord
@@ -170,3 +172,91 @@ def test_snds_sniff_lone_carriage_return():
     head = b"203.0.113.10,3/1/2026 8:00 AM\r,3/2/2026 8:00 AM\n"
     assert snds.sniff(head, "data.csv.gz") == 0
     assert snds_status.sniff(head, "status.csv") == 0
+
+
+# A first row whose trap hits and later columns are missing, then complete rows.
+SNDS_SHORT_FIRST_ROW = (
+    "203.0.113.20,3/1/2026 8:00 AM,3/2/2026 8:00 AM,5200,5100,5150,GREEN,< 0.1%,3/1/2026 9:00 PM,3/1/2026 10:00 PM\r\n" + SNDS_DATA
+)
+
+
+def test_snds_short_first_row_detected():
+    assert detect(SNDS_SHORT_FIRST_ROW.encode()).kind == "snds-data"
+    assert snds.sniff(SNDS_SHORT_FIRST_ROW.encode(), "data.csv") == 95
+
+
+def test_snds_short_first_row_names_column():
+    first, *rest = parse_all(snds, SNDS_SHORT_FIRST_ROW)
+    assert isinstance(first, Rejected)
+    assert first.error.line == 1
+    assert first.error.field == "trap_hits"
+    assert "missing column: expected 14 columns, found 10" in first.error.message
+    assert [record.ip for record in rest] == ["203.0.113.10", "203.0.113.11"]
+
+
+def test_snds_sniff_rejects_other_csv():
+    assert snds.sniff(b"ip,first seen,last seen\n203.0.113.10,2026-03-01,2026-03-02\n", "hosts.csv") == 0
+    assert snds.sniff(SNDS_STATUS.encode(), "status.csv") == 0
+
+
+def test_ingest_short_first_row_without_kind(tmp_path):
+    path = tmp_path / "snds.csv"
+    path.write_text(SNDS_SHORT_FIRST_ROW)
+    store = "sqlite:///%s" % (tmp_path / "store.db")
+    result = CliRunner().invoke(cli, ["ingest", "--store", store, str(path)])
+    engine = open_engine(store)
+    with engine.connect() as conn:
+        ips = conn.execute(sa.select(snds_data.c.ip).order_by(snds_data.c.ip)).scalars().all()
+    engine.dispose()
+    assert result.exit_code == 0, result.output
+    assert "(snds-data)" in result.output
+    assert "line 1, field trap_hits: missing column" in result.output
+    assert ips == ["203.0.113.10", "203.0.113.11"]
+
+
+def test_parse_short_first_row_without_kind(tmp_path):
+    path = tmp_path / "snds.csv"
+    path.write_text(SNDS_SHORT_FIRST_ROW)
+    result = CliRunner().invoke(cli, ["parse", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "snds.csv: snds-data, 2 records" in result.output
+    assert "line 1, field trap_hits: missing column" in result.output
+
+
+def test_postmaster_v1_bad_field_keeps_day():
+    day = dict(V1_RESPONSE["trafficStats"][0], spfSuccessRatio="n/a", dkimSuccessRatio=1.4)
+    items = parse_all(postmaster, json.dumps({"trafficStats": [day]}))
+    (record,) = [item for item in items if isinstance(item, PostmasterDayRecord)]
+    rejected = {item.error.field: item.error.message for item in items if isinstance(item, Rejected)}
+    assert record.day == date(2026, 3, 1)
+    assert record.spam_rate == pytest.approx(0.0021)
+    assert record.dmarc_success_rate == pytest.approx(0.98)
+    assert record.domain_reputation is Reputation.MEDIUM
+    assert record.spf_success_rate is None
+    assert record.dkim_success_rate is None
+    assert sorted(rejected) == ["dkimSuccessRatio", "spfSuccessRatio"]
+    assert rejected["spfSuccessRatio"].startswith("shop.example 2026-03-01: invalid ratio 'n/a': expected a number from 0 to 1")
+    assert rejected["spfSuccessRatio"].endswith("the day's other values are kept")
+
+
+def test_postmaster_v1_bad_error_ratio_keeps_day():
+    day = dict(V1_RESPONSE["trafficStats"][0], deliveryErrors=[{"errorClass": "PERMANENT_ERROR", "errorType": "BAD_PTR_RECORD", "errorRatio": "high"}])
+    items = parse_all(postmaster, json.dumps({"trafficStats": [day]}))
+    (record,) = [item for item in items if isinstance(item, PostmasterDayRecord)]
+    (rejected,) = [item for item in items if isinstance(item, Rejected)]
+    assert record.spam_rate == pytest.approx(0.0021)
+    assert record.delivery_error_rate is None
+    assert rejected.error.field == "deliveryErrors.errorRatio"
+
+
+def test_postmaster_v1_tls_rate_is_inbound():
+    day = dict(V1_RESPONSE["trafficStats"][0], inboundEncryptionRatio=0.97, outboundEncryptionRatio=0.5)
+    (record,) = parse_all(postmaster, json.dumps({"trafficStats": [day]}))
+    assert record.tls_rate == pytest.approx(0.97)
+
+
+def test_postmaster_v2_unknown_value_type_noted():
+    row = {"name": "domains/shop.example/domainStats/e", "metric": "SPAM_RATE", "date": {"year": 2026, "month": 3, "day": 2}, "value": {"stringValue": "low"}}
+    (record,) = parse_all(postmaster, json.dumps({"domainStats": [row], "nextPageToken": ""}))
+    assert record.spam_rate is None
+    assert record.unknown_fields == ("value.stringValue",)

@@ -23,6 +23,7 @@ from typing import Any
 
 from inboxwatch.analysis.rates import Rate, rates_for
 from inboxwatch.analysis.rules import PROVIDER_NAMES, percent
+from inboxwatch.model.text import plural
 from inboxwatch.store.metrics import CountRow, sent_volume
 
 GRADES = ("A", "B", "C", "D", "F")
@@ -198,11 +199,11 @@ def recommendations(providers: Sequence[ProviderGrade], days: int) -> list[str]:
             else:
                 missed = GRADES[GRADES.index(item.grade) - 1]
                 reason = "%s the %s limit of grade %s" % (relation, percent(table.limits[GRADES.index(missed)]), missed)
-            text = "%s %s %s over %d days (%d/%d), grade %s: %s" % (
+            text = "%s %s %s over %s (%d/%d), grade %s: %s" % (
                 name,
                 item.metric.replace("_", " "),
                 percent(item.rate.value),
-                days,
+                plural(days, "day"),
                 item.rate.numerator,
                 item.rate.denominator,
                 item.grade,

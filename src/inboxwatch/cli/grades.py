@@ -9,6 +9,7 @@ import click
 from inboxwatch.analysis.grades import GradeReport, build_benchmarks, default_tables, grade_providers, missing_data_note
 from inboxwatch.analysis.rules import PROVIDER_NAMES, percent
 from inboxwatch.cli.settings import config_option, load_settings, open_store, parse_time, store_option
+from inboxwatch.model.text import plural
 from inboxwatch.service.complaint_sources import has_complaint_data
 from inboxwatch.store.metrics import query_counts
 
@@ -46,8 +47,8 @@ def command(days: int | None, now_text: str, tenant: str | None, config_path: st
 
 def render(report: GradeReport, min_volume: int) -> str:
     if not report.providers:
-        return "No mail in the last %d days: nothing to grade." % report.days
-    lines = ["Grades over the last %d days" % report.days, ""]
+        return "No mail in the last %s: nothing to grade." % plural(report.days, "day")
+    lines = ["Grades over the last %s" % plural(report.days, "day"), ""]
     lines.append("%-16s %10s  %-22s %-22s %-22s %s" % ("provider", "sent", "delivery", "bounce", "complaint", "overall"))
     for provider in report.providers:
         cells = []

@@ -8,7 +8,8 @@ import click
 
 from inboxwatch.cli.settings import config_option, load_settings, open_store, store_option
 from inboxwatch.config.models import Config
-from inboxwatch.service.reputation import FEEDS, fetch_reputation
+from inboxwatch.model.text import plural
+from inboxwatch.service.reputation import FEED_TITLES, FEEDS, fetch_reputation
 from inboxwatch.store.reputation import (
     FeedState,
     feed_states,
@@ -16,9 +17,8 @@ from inboxwatch.store.reputation import (
     latest_snds_data,
     latest_snds_status,
     postmaster_days,
+    postmaster_unknown_fields,
 )
-
-FEED_TITLES = {"snds": "Microsoft SNDS", "postmaster": "Google Postmaster Tools", "senderscore": "Validity Sender Score"}
 
 
 @click.group("reputation")
@@ -43,7 +43,7 @@ def fetch_command(feeds: tuple[str, ...], config_path: str | None, store_url: st
     failed = False
     for result in results:
         if result.error is None:
-            click.echo("%s: fetched, %d rows stored, %d skipped" % (FEED_TITLES[result.feed], result.stored, result.rejected))
+            click.echo("%s: fetched, %s stored, %d skipped" % (FEED_TITLES[result.feed], plural(result.stored, "row"), result.rejected))
         else:
             failed = True
             click.echo("%s: FAILED: %s" % (FEED_TITLES[result.feed], result.error))
@@ -66,6 +66,7 @@ def status_command(config_path: str | None, store_url: str | None) -> None:
             snds_rows = latest_snds_data(conn, config.tenant)
             snapshot, blocked = latest_snds_status(conn, config.tenant)
             postmaster_rows = postmaster_days(conn, config.tenant, limit=1)
+            unknown_fields = postmaster_unknown_fields(conn, config.tenant)
             scores = latest_sender_scores(conn, config.tenant)
     finally:
         engine.dispose()
@@ -79,7 +80,8 @@ def status_command(config_path: str | None, store_url: str | None) -> None:
                     % (row["ip"], row["activity_start"], row["activity_end"], row["filter_result"], row["complaint_rate_text"], row["trap_hits"])
                 )
             if snapshot is not None:
-                click.echo("  IP status at %s: %s" % (snapshot.isoformat(), ", ".join("%s-%s blocked" % (r["first_ip"], r["last_ip"]) for r in blocked) or "nothing blocked"))
+                ranges = ", ".join("%s-%s %s" % (r["first_ip"], r["last_ip"], "blocked" if r["blocked"] else "not blocked") for r in blocked)
+                click.echo("  IP status at %s: %s" % (snapshot.isoformat(), ranges or "nothing blocked"))
         elif feed == "postmaster":
             for row in postmaster_rows:
                 click.echo("  %s %s  %s" % (row["domain"], row["day"], postmaster_values(row)))
@@ -87,6 +89,8 @@ def status_command(config_path: str | None, store_url: str | None) -> None:
                 if name.startswith("postmaster-compliance:"):
                     requirements = ", ".join("%s %s" % item for item in sorted(state.detail.items()))
                     click.echo("  %s compliance: %s" % (name.split(":", 1)[1], requirements or "no requirements reported"))
+            if unknown_fields:
+                click.echo("  fields not read by this version of inboxwatch, so no value is taken from them: %s" % ", ".join(unknown_fields))
         else:
             for row in scores:
                 score = "no score in the zone" if row["score"] is None else str(row["score"])
@@ -104,7 +108,7 @@ def feed_line(feed: str, config: Config, state: FeedState | None) -> str:
     if state.status == "ok":
         text = "%sreachable; last fetch %s" % (prefix, state.last_attempt_at.isoformat())
         warnings = state.detail.get("warnings") or []
-        return text + ("; %d warnings: %s" % (len(warnings), "; ".join(warnings)) if warnings else "")
+        return text + ("; %s: %s" % (plural(len(warnings), "warning"), "; ".join(warnings)) if warnings else "")
     return "%sNOT reachable; last attempt %s failed: %s; last success %s" % (prefix, state.last_attempt_at.isoformat(), state.error, last_success)
 
 

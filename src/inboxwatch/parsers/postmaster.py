@@ -8,8 +8,9 @@ v1 ratios are fractions. v2 rows carry one metric each under the name the
 query gave it: inboxwatch's own queries name them as in `V2_METRICS`, and
 the standard metric names (`SPAM_RATE`, ...) are accepted too. Fields this
 parser does not read are listed in each record's `unknown_fields` rather than
-failing the input. A row with an unreadable value is yielded as `Rejected`,
-and the other rows are still read.
+failing the input. A v2 row with an unreadable value, or an unreadable value
+of a v1 day, is yielded as `Rejected` naming the field, and the other rows and
+the day's other values are still read.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any, BinaryIO
 
 from inboxwatch.errors import ParseError
@@ -26,26 +27,32 @@ from inboxwatch.parsers.base import ParseContext, ParserSpec, reject
 from inboxwatch.parsers.jsoninput import load_json, sniff_json_head
 
 # v1 TrafficStats fields and the record fields they fill.
+# `tls_rate` is inboundEncryptionRatio: the share of the domain's mail into
+# Gmail that used TLS. outboundEncryptionRatio measures Gmail's mail to the
+# domain, which is not the sender's delivery.
 V1_RATIOS = {
     "userReportedSpamRatio": "spam_rate",
     "spfSuccessRatio": "spf_success_rate",
     "dkimSuccessRatio": "dkim_success_rate",
     "dmarcSuccessRatio": "dmarc_success_rate",
-    "outboundEncryptionRatio": "tls_rate",
+    "inboundEncryptionRatio": "tls_rate",
 }
 V1_READ = set(V1_RATIOS) | {
     "name",
     "domainReputation",
     "ipReputations",
     "deliveryErrors",
-    # Read but not stored: the record has no field for the spam ratio bounds, inbound TLS or feedback loops.
+    # Read but not stored: the record has no field for the spam ratio bounds, outbound TLS or feedback loops.
     "userReportedSpamRatioLowerBound",
     "userReportedSpamRatioUpperBound",
-    "inboundEncryptionRatio",
+    "outboundEncryptionRatio",
     "spammyFeedbackLoops",
 }
 
 # v2 metric names (as inboxwatch's queries define them, and as standard metric names) and the record fields they fill.
+# The standard names are those of the v2 reference's StandardMetric enum
+# (developers.google.com/workspace/gmail/postmaster/reference/rest/v2/MetricDefinition).
+# AUTH_SUCCESS_RATE needs an auth_type filter, so it only arrives under a query's own names.
 V2_METRICS = {
     "spam_rate": "spam_rate",
     "spf_success_rate": "spf_success_rate",
@@ -57,7 +64,12 @@ V2_METRICS = {
     "TLS_ENCRYPTION_RATE": "tls_rate",
     "DELIVERY_ERROR_RATE": "delivery_error_rate",
 }
-V2_VALUE_KEYS = ("doubleValue", "floatValue", "intValue", "int64Value")
+# StatisticValue members that carry a number; its other members are stringValue and stringList
+# (developers.google.com/workspace/gmail/postmaster/reference/rest/v2/QueryDomainStatsResponse).
+V2_VALUE_KEYS = ("doubleValue", "floatValue", "intValue")
+# Fields of a DomainStat and of a QueryDomainStatsResponse, from the same reference page.
+V2_ROW_FIELDS = {"name", "metric", "date", "value"}
+V2_RESPONSE_FIELDS = {"domainStats", "nextPageToken", "domain"}
 
 NAME_DOMAIN = re.compile(r"^domains/(?P<domain>[^/]+)")
 V1_NAME_DAY = re.compile(r"/trafficStats/(?P<day>\d{8})$")
@@ -84,9 +96,10 @@ def parse(stream: BinaryIO, context: ParseContext) -> Iterator[Any]:
             continue
         if "domainStats" in item:
             found = True
+            response_unknown = {"response.%s" % key for key in item if key not in V2_RESPONSE_FIELDS}
             for row in item.get("domainStats") or []:
                 try:
-                    collect_v2_row(row, v2_days, item.get("domain"))
+                    collect_v2_row(row, v2_days, item.get("domain"), response_unknown)
                 except ParseError as exc:
                     yield reject(exc.message, repr(row), source=context.source, field=exc.field)
             continue
@@ -99,9 +112,15 @@ def parse(stream: BinaryIO, context: ParseContext) -> Iterator[Any]:
         found = True
         for row in stats:
             try:
-                yield parse_v1(row)
+                record, skipped = parse_v1(row)
             except ParseError as exc:
                 yield reject(exc.message, repr(row), source=context.source, field=exc.field)
+                continue
+            yield record
+            for field, value, exc in skipped:
+                # One unreadable value costs only itself: the day's other figures are kept.
+                message = "%s %s: %s; this value is skipped and the day's other values are kept" % (record.domain, record.day.isoformat(), exc.message)
+                yield reject(message, repr({field: value}), source=context.source, field=field)
     if not found:
         raise ParseError("no Postmaster Tools statistics found: expected trafficStats or domainStats", source=context.source)
     for (domain, day), values in sorted(v2_days.items()):
@@ -109,7 +128,11 @@ def parse(stream: BinaryIO, context: ParseContext) -> Iterator[Any]:
         yield PostmasterDayRecord(domain=domain, day=day, api_version="v2", unknown_fields=unknown, **values)
 
 
-def parse_v1(row: Any) -> PostmasterDayRecord:
+def parse_v1(row: Any) -> tuple[PostmasterDayRecord, list[tuple[str, Any, ParseError]]]:
+    """Read one TrafficStats day; return the record and the (field, value, error) of each value skipped as unreadable.
+
+    Only a missing or invalid name, which identifies the day, raises `ParseError`.
+    """
     if not isinstance(row, Mapping):
         raise ParseError("invalid TrafficStats: expected a JSON object")
     name = str(row.get("name", ""))
@@ -117,8 +140,18 @@ def parse_v1(row: Any) -> PostmasterDayRecord:
     day_match = V1_NAME_DAY.search(name)
     if domain_match is None or day_match is None:
         raise ParseError("invalid TrafficStats name %r: expected domains/DOMAIN/trafficStats/YYYYMMDD" % name, field="name")
-    day = dt.datetime.strptime(day_match.group("day"), "%Y%m%d").date()
-    values: dict[str, Any] = {field: ratio(row, key) for key, field in V1_RATIOS.items()}
+    try:
+        day = dt.datetime.strptime(day_match.group("day"), "%Y%m%d").date()
+    except ValueError:
+        raise ParseError("invalid TrafficStats name %r: the date is not a calendar day" % name, field="name") from None
+    skipped: list[tuple[str, Any, ParseError]] = []
+    values: dict[str, Any] = {}
+    for key, field in V1_RATIOS.items():
+        try:
+            values[field] = ratio(row, key)
+        except ParseError as exc:
+            skipped.append((key, row[key], exc))
+            values[field] = None
     reputation = row.get("domainReputation")
     values["domain_reputation"] = reputation_of(reputation)
     ip_reputations = []
@@ -130,25 +163,40 @@ def parse_v1(row: Any) -> PostmasterDayRecord:
         ip_reputations.append(IpReputation(category, int(count) if str(count).isdigit() else 0, tuple(entry.get("sampleIps") or ())))
     errors = []
     for entry in row.get("deliveryErrors") or []:
-        if isinstance(entry, Mapping):
+        if not isinstance(entry, Mapping):
+            continue
+        try:
             value = ratio(entry, "errorRatio")
-            if value is not None:
-                errors.append(DeliveryError(str(entry.get("errorClass", "")), str(entry.get("errorType", "")), value))
+        except ParseError as exc:
+            skipped.append(("deliveryErrors.errorRatio", entry.get("errorRatio"), exc))
+            continue
+        if value is not None:
+            errors.append(DeliveryError(str(entry.get("errorClass", "")), str(entry.get("errorType", "")), value))
+    # A skipped error ratio would make the sum too low, so the total is left out.
+    complete = not any(field == "deliveryErrors.errorRatio" for field, _, _ in skipped)
     unknown = tuple(sorted(key for key in row if key not in V1_READ))
-    return PostmasterDayRecord(
+    record = PostmasterDayRecord(
         domain=domain_match.group("domain").lower(),
         day=day,
         api_version="v1",
         ip_reputations=tuple(ip_reputations),
         delivery_errors=tuple(errors),
-        delivery_error_rate=sum(error.ratio for error in errors) if errors else None,
+        delivery_error_rate=sum(error.ratio for error in errors) if errors and complete else None,
         unknown_fields=unknown,
         **values,
     )
+    return record, skipped
 
 
-def collect_v2_row(row: Any, days: dict[tuple[str, dt.date], dict[str, Any]], default_domain: Any) -> None:
-    """Add one v2 DomainStat row (one metric of one day) to `days`."""
+def collect_v2_row(
+    row: Any, days: dict[tuple[str, dt.date], dict[str, Any]], default_domain: Any, response_unknown: Collection[str] = ()
+) -> None:
+    """Add one v2 DomainStat row (one metric of one day) to `days`.
+
+    Unknown fields of the row, of its value and of the response, and unknown
+    metrics, are added to the day's `unknown_fields` and no value is taken
+    from them.
+    """
     if not isinstance(row, Mapping):
         raise ParseError("invalid DomainStat: expected a JSON object")
     name_match = NAME_DOMAIN.match(str(row.get("name", "")))
@@ -158,11 +206,18 @@ def collect_v2_row(row: Any, days: dict[tuple[str, dt.date], dict[str, Any]], de
     day = v2_date(row.get("date"))
     metric = str(row.get("metric", ""))
     entry = days.setdefault((domain.lower(), day), {"unknown_fields": set()})
+    entry["unknown_fields"].update(response_unknown)
+    entry["unknown_fields"].update("domainStats.%s" % key for key in row if key not in V2_ROW_FIELDS)
     field = V2_METRICS.get(metric)
     if field is None:
         entry["unknown_fields"].add("metric:%s" % metric)
         return
-    entry[field] = v2_value(row.get("value"), metric)
+    value = row.get("value")
+    if isinstance(value, Mapping) and not any(key in value for key in V2_VALUE_KEYS):
+        # A value type this version does not know (stringValue, or a member Google adds later) is no ratio to store.
+        entry["unknown_fields"].update("value.%s" % key for key in value)
+        return
+    entry[field] = v2_value(value, metric)
 
 
 def v2_date(value: Any) -> dt.date:
@@ -176,9 +231,10 @@ def v2_date(value: Any) -> dt.date:
 
 def v2_value(value: Any, metric: str) -> float:
     # Typed wrappers ({"doubleValue": ...}) as the v2 reference shows them, or plain numbers from hand-made exports.
-    # NOTE: v2 values are read as fractions like v1 ratios; this is untested against live v2 responses.
+    # NOTE: v2 values are read as fractions like v1 ratios, because the v2 reference does not give the unit.
+    # This is untested against live v2 responses.
     if isinstance(value, Mapping):
-        value = next((value[key] for key in V2_VALUE_KEYS if key in value), None)
+        value = next(value[key] for key in V2_VALUE_KEYS if key in value)
     return checked_ratio(value, metric)
 
 

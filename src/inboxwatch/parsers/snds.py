@@ -48,27 +48,68 @@ US_TIME = re.compile(r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2} [AP]M$")
 COMPLAINT_RATE = re.compile(r"^(?P<bound><\s*)?(?P<number>\d+(?:\.\d+)?)\s*%$")
 
 
+# Non-blank lines of the head that detection examines. A short or damaged
+# first row must not hide an export whose next rows are complete.
+SNIFF_ROWS = 5
+
+
 def sniff(head: bytes, name: str) -> int:
-    fields = first_row(head)
-    if len(fields) < REQUIRED_COLUMNS or not is_ip(fields[0]) or not US_TIME.match(fields[1].strip()):
+    """Score the head's first rows: 95 when most start like SNDS data rows and one is complete with a filter result.
+
+    A data row starts with an IP address and a US-style time, which the IP
+    status export (two IP addresses) never does. A short or damaged row among
+    complete ones still lets the head be detected, and the parser then
+    rejects that row alone.
+    """
+    examined = head_rows(head, SNIFF_ROWS)
+    rows = [fields for fields in examined if starts_like_data(fields)]
+    if not rows or 2 * len(rows) < len(examined):
         return 0
-    return 95 if fields[6].strip().upper() in SndsFilterResult.__members__ else 60
+    complete = [fields for fields in rows if len(fields) >= REQUIRED_COLUMNS]
+    if any(fields[6].strip().upper() in SndsFilterResult.__members__ for fields in complete):
+        return 95
+    return 60 if complete or any(len(fields) > 2 and US_TIME.match(fields[2].strip()) for fields in rows) else 0
+
+
+def starts_like_data(fields: list[str]) -> bool:
+    return len(fields) >= 2 and is_ip(fields[0]) and US_TIME.match(fields[1].strip()) is not None
 
 
 def first_row(head: bytes) -> list[str]:
     """Return the CSV fields of the head's first line, or [] when it has no comma or is invalid CSV."""
-    end = head.find(b"\n")
-    line_bytes = head if end < 0 else head[:end]
-    if b"," not in line_bytes:
-        # Both SNDS exports have at least four columns, so a line without a
-        # comma is neither, and most inputs are ruled out before decoding.
-        return []
-    line = line_bytes.decode("utf-8", errors="replace").strip("\r\n\ufeff")
-    try:
-        return next(csv.reader([line]), [])
-    except csv.Error:
-        # A lone carriage return inside the line, common in gzip and zip data, is invalid CSV.
-        return []
+    rows = head_rows(head, 1)
+    return rows[0] if rows else []
+
+
+def head_rows(head: bytes, limit: int) -> list[list[str]]:
+    """Return the CSV fields of the head's first `limit` non-blank lines, stopping at the first line without a comma or with invalid CSV.
+
+    The head's last line is left out when others precede it and the head
+    does not end with a line break, because it may be cut off. Blank lines
+    are skipped, up to 4 * `limit` lines in all.
+    """
+    # Splitting off a few lines, not the whole head, keeps detection cheap; the
+    # remainder after the last split is dropped like a cut-off line.
+    lines = head.split(b"\n", 4 * limit)
+    if len(lines) > 1 and lines[-1]:
+        lines = lines[:-1]
+    rows = []
+    for line_bytes in lines:
+        if not line_bytes.strip():
+            continue
+        if len(rows) == limit:
+            break
+        if b"," not in line_bytes:
+            # Both SNDS exports have at least four columns, so a line without a
+            # comma is neither, and most inputs are ruled out before decoding.
+            break
+        line = line_bytes.decode("utf-8", errors="replace").strip("\r\n\ufeff")
+        try:
+            rows.append(next(csv.reader([line]), []))
+        except csv.Error:
+            # A lone carriage return inside the line, common in gzip and zip data, is invalid CSV.
+            break
+    return rows
 
 
 def is_ip(text: str) -> bool:
@@ -100,7 +141,8 @@ def parse(stream: BinaryIO, context: ParseContext) -> Iterator[Any]:
 def parse_row(fields: list[str], context: ParseContext) -> SndsDataRecord:
     if len(fields) < REQUIRED_COLUMNS:
         raise ParseError(
-            "missing column: expected %d columns, found %d (the first %d are required)" % (len(COLUMNS), len(fields), REQUIRED_COLUMNS)
+            "missing column: expected %d columns, found %d (the first %d are required)" % (len(COLUMNS), len(fields), REQUIRED_COLUMNS),
+            field=COLUMNS[len(fields)],
         )
     try:
         return parse_values(fields, context)

@@ -18,26 +18,26 @@ from inboxwatch.analysis.grades import GradeReport, build_benchmarks, default_ta
 from inboxwatch.analysis.rates import rates_for
 from inboxwatch.analysis.rules import PROVIDER_NAMES, percent
 from inboxwatch.config.models import Config
-from inboxwatch.model.alerts import AlertState
+from inboxwatch.model.alerts import Alert
 from inboxwatch.service.complaint_sources import has_complaint_data
+from inboxwatch.service.report_reputation import TIME_FORMAT, reputation_view
 from inboxwatch.service.svg_chart import Series, line_chart
-from inboxwatch.store import alerts as alert_store
+from inboxwatch.store.alert_periods import alerts_in_period
 from inboxwatch.store.db import as_utc
 from inboxwatch.store.dns_checks import latest_listings
 from inboxwatch.store.metrics import query_counts, query_series
-from inboxwatch.store.reputation import feed_states, latest_sender_scores, latest_snds_data, postmaster_days
 
 # Rates drawn in the report, and the smallest denominator a step needs to be drawn at all.
 CHARTED_RATES = ("bounce_rate", "deferral_rate", "complaint_rate")
 MIN_POINT_VOLUME = 20
 
-# Alerts looked at for chart markers.
+# Alerts listed at most, newest first.
 MAX_ALERTS = 500
 
 TEMPLATE = jinja2.Environment(autoescape=True).from_string(
     """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>inboxwatch {{ period }} report</title>
-<style>body{font-family:sans-serif;max-width:60em;margin:1em auto;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}.note{color:#666}</style>
+<style>body{font-family:sans-serif;max-width:60em;margin:1em auto;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}.note{color:#666}.stale,.earlier{color:#777;font-style:italic}</style>
 </head><body>
 <h1>inboxwatch {{ period }} report</h1>
 <p>{{ start }} to {{ end }} (UTC), tenant {{ tenant }}.</p>
@@ -47,9 +47,9 @@ TEMPLATE = jinja2.Environment(autoescape=True).from_string(
 {% if charts and not complaint_data %}<h3>Complaint rate</h3><p class="note">No complaint data: no feedback loop or ESP source exists for this period, so no complaint rate is drawn.</p>{% endif %}
 <p class="note">Dashed lines mark alerts that started in the period; hover for the summary. Steps with fewer than {{ min_volume }} messages are gaps.</p>
 <h2>Alerts</h2>
-{% if alerts %}<table><tr><th>started</th><th>state</th><th>severity</th><th>summary</th></tr>
-{% for alert in alerts %}<tr><td>{{ alert.pending_since }}</td><td>{{ alert.state.value }}</td><td>{{ alert.severity.value }}</td><td>{{ alert.summary }}</td></tr>{% endfor %}</table>
-{% else %}<p class="note">No alert started in this period.</p>{% endif %}
+{% if alerts %}<table><tr><th>started</th><th>state</th><th>severity</th><th>summary</th><th>during the period</th></tr>
+{% for alert in alerts %}<tr{% if not alert.started_in_period %} class="earlier"{% endif %}><td>{{ alert.started }}</td><td>{{ alert.state }}</td><td>{{ alert.severity }}</td><td>{{ alert.summary }}</td><td>{{ alert.period_note }}</td></tr>{% endfor %}</table>
+{% else %}<p class="note">No alert started or was firing in this period.</p>{% endif %}
 <h2>Grades</h2>
 {% if grades.providers %}<table><tr><th>provider</th><th>sent</th><th>delivery</th><th>bounce</th><th>complaint</th><th>overall</th></tr>
 {% for row in grade_rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>{% endfor %}</table>
@@ -57,14 +57,19 @@ TEMPLATE = jinja2.Environment(autoescape=True).from_string(
 {% for text in grades.recommendations %}<p>{{ text }}</p>{% endfor %}
 {% else %}<p class="note">No mail to grade.</p>{% endif %}
 <h2>Reputation</h2>
-{% if not feeds and not snds and not postmaster and not scores %}<p class="note">No reputation feed data stored. Configure [reputation] and run <code>inboxwatch reputation fetch</code>.</p>{% endif %}
-{% for feed in feeds %}<p>{{ feed.feed }}: {{ feed.status }}, last attempt {{ feed.last_attempt_at }}{% if feed.error %}: {{ feed.error }}{% endif %}</p>{% endfor %}
-{% if snds %}<h3>Microsoft SNDS</h3><table><tr><th>IP</th><th>period</th><th>filter</th><th>complaints</th><th>trap hits</th></tr>
-{% for row in snds %}<tr><td>{{ row.ip }}</td><td>{{ row.activity_start }} to {{ row.activity_end }}</td><td>{{ row.filter_result }}</td><td>{{ row.complaint_rate_text }}</td><td>{{ row.trap_hits }}</td></tr>{% endfor %}</table>{% endif %}
-{% if postmaster %}<h3>Google Postmaster Tools</h3><table><tr><th>domain</th><th>day</th><th>spam rate</th><th>SPF</th><th>DKIM</th><th>DMARC</th><th>domain reputation</th></tr>
-{% for row in postmaster %}<tr><td>{{ row.domain }}</td><td>{{ row.day }}</td>{% for value in row.cells %}<td>{{ value }}</td>{% endfor %}<td>{{ row.domain_reputation or "-" }}</td></tr>{% endfor %}</table>{% endif %}
-{% if scores %}<h3>Validity Sender Score</h3><table><tr><th>IP</th><th>score</th><th>checked</th></tr>
-{% for row in scores %}<tr><td>{{ row.ip }}</td><td>{{ row.score if row.score is not none else "no score" }}</td><td>{{ row.checked_at }}</td></tr>{% endfor %}</table>{% endif %}
+{% if not reputation.has_data %}<p class="note">No reputation feed data stored. Configure [reputation] and run <code>inboxwatch reputation fetch</code>.</p>{% endif %}
+{% for feed in reputation.feeds %}<p>{{ feed.title }}: {{ feed.status }}, last attempt {{ feed.last_attempt_at }}{% if feed.error %}: {{ feed.error }}{% endif %}</p>{% endfor %}
+{% if reputation.snds %}<h3>Microsoft SNDS</h3><table><tr><th>IP</th><th>period</th><th>filter</th><th>complaints</th><th>trap hits</th><th>note</th></tr>
+{% for row in reputation.snds %}<tr{% if row.stale %} class="stale"{% endif %}><td>{{ row.ip }}</td><td>{{ row.period }}</td><td>{{ row.filter_result }}</td><td>{{ row.complaint_rate_text }}</td><td>{{ row.trap_hits }}</td><td>{{ row.stale or "" }}</td></tr>{% endfor %}</table>{% endif %}
+<h3>Microsoft SNDS IP status</h3>
+{% if reputation.snds_status_at is none %}<p class="note">No SNDS IP status stored. It is fetched with the SNDS key (<code>inboxwatch reputation fetch</code>) or read from an ipStatus export given to <code>inboxwatch ingest</code>.</p>
+{% else %}<p{% if reputation.snds_status_stale %} class="stale"{% endif %}>IP status as of {{ reputation.snds_status_at }}{% if reputation.snds_status_stale %} (stale){% endif %}: {% if reputation.snds_status %}{{ reputation.snds_status|length }} {{ "range" if reputation.snds_status|length == 1 else "ranges" }} listed.{% else %}no IP range is blocked.{% endif %}</p>
+{% if reputation.snds_status %}<table><tr><th>first IP</th><th>last IP</th><th>blocked</th><th>reason</th></tr>
+{% for row in reputation.snds_status %}<tr><td>{{ row.first_ip }}</td><td>{{ row.last_ip }}</td><td>{{ row.blocked_text }}</td><td>{{ row.reason }}</td></tr>{% endfor %}</table>{% endif %}{% endif %}
+{% if reputation.postmaster %}<h3>Google Postmaster Tools</h3><table><tr><th>domain</th><th>day</th><th>spam rate</th><th>SPF</th><th>DKIM</th><th>DMARC</th><th>domain reputation</th><th>note</th></tr>
+{% for row in reputation.postmaster %}<tr{% if row.stale %} class="stale"{% endif %}><td>{{ row.domain }}</td><td>{{ row.day }}</td>{% for value in row.cells %}<td>{{ value }}</td>{% endfor %}<td>{{ row.domain_reputation or "-" }}</td><td>{{ row.stale or "" }}</td></tr>{% endfor %}</table>{% endif %}
+{% if reputation.scores %}<h3>Validity Sender Score</h3><table><tr><th>IP</th><th>score</th><th>checked</th><th>note</th></tr>
+{% for row in reputation.scores %}<tr{% if row.stale %} class="stale"{% endif %}><td>{{ row.ip }}</td><td>{{ row.score if row.score is not none else "no score" }}</td><td>{{ row.checked }}</td><td>{{ row.stale or "" }}</td></tr>{% endfor %}</table>{% endif %}
 <h2>Blocklists</h2>
 {% if listings is none %}<p class="note">No blocklist check stored. Run <code>inboxwatch check blocklists</code>.</p>
 {% elif listings %}<table><tr><th>asset</th><th>list</th><th>since</th><th>meaning</th></tr>
@@ -93,12 +98,8 @@ def render_report(conn: sa.Connection, config: Config, period: ReportPeriod, end
     end = as_utc(end).replace(second=0, microsecond=0)
     start = end - period.length
     tenant = config.tenant
-    alerts = [
-        alert
-        for alert in alert_store.list_alerts(conn, states=list(AlertState), tenant=tenant, limit=MAX_ALERTS)
-        if start <= as_utc(alert.pending_since) < end
-    ]
-    markers = [(as_utc(alert.pending_since), alert.summary or alert.rule) for alert in alerts]
+    alerts = alerts_in_period(conn, tenant, start, end, MAX_ALERTS)
+    markers = [(as_utc(alert.pending_since), alert.summary or alert.rule) for alert in alerts if as_utc(alert.pending_since) >= start]
     complaint_data = has_complaint_data(conn, config, end, tenant)
     charts = rate_charts(conn, tenant, start, end, period.step, markers, complaint_data=complaint_data)
     grades = grade_window(conn, config, start, end, period, complaint_data=complaint_data)
@@ -110,15 +111,12 @@ def render_report(conn: sa.Connection, config: Config, period: ReportPeriod, end
         tenant=tenant,
         charts=charts,
         min_volume=MIN_POINT_VOLUME,
-        alerts=alerts,
+        alerts=alert_rows(alerts, start, end),
         complaint_data=complaint_data,
         grades=grades,
         grade_rows=grade_rows(grades),
         grade_note=missing_data_note(grades),
-        feeds=list(feed_states(conn, tenant).values()),
-        snds=latest_snds_data(conn, tenant),
-        postmaster=postmaster_rows(conn, tenant),
-        scores=latest_sender_scores(conn, tenant),
+        reputation=reputation_view(conn, tenant, start, end),
         listings=None if not listings else [row for row in listings.values() if row["delisted_at"] is None],
     )
 
@@ -174,9 +172,26 @@ def grade_rows(report: GradeReport) -> list[list[str]]:
     return rows
 
 
-def postmaster_rows(conn: sa.Connection, tenant: str) -> list[dict[str, Any]]:
+def alert_rows(alerts: list[Alert], start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Describe each alert for the table, saying how it overlaps the period: started in it, or firing from before it."""
     rows = []
-    for row in postmaster_days(conn, tenant, limit=7):
-        cells = [percent(row[name]) if row[name] is not None else "-" for name in ("spam_rate", "spf_success_rate", "dkim_success_rate", "dmarc_success_rate")]
-        rows.append({**row, "cells": cells})
+    for alert in alerts:
+        started = as_utc(alert.pending_since)
+        resolved = as_utc(alert.resolved_at) if alert.resolved_at is not None else None
+        if started >= start:
+            note = "started in the period"
+        elif resolved is not None and resolved < end:
+            note = "started before the period, firing until %s" % resolved.strftime(TIME_FORMAT)
+        else:
+            note = "started before the period, still firing at its end"
+        rows.append(
+            {
+                "started": started.strftime(TIME_FORMAT),
+                "started_in_period": started >= start,
+                "state": alert.state.value,
+                "severity": alert.severity.value,
+                "summary": alert.summary or alert.rule,
+                "period_note": note,
+            }
+        )
     return rows

@@ -27,6 +27,7 @@ from inboxwatch.dnscheck.resolver import Resolver, parse_nameserver
 from inboxwatch.dnscheck.senderscore import lookup_sender_score
 from inboxwatch.errors import ConfigError, FeedError
 from inboxwatch.service.job_leases import JobLease
+from inboxwatch.service.reputation_records import log_unknown_fields
 from inboxwatch.model.alerts import Signal
 from inboxwatch.model.reputation import SenderScore
 from inboxwatch.notify.redaction import install_url_filter
@@ -48,6 +49,7 @@ from inboxwatch.store.reputation import (
 log = logging.getLogger(__name__)
 
 FEEDS = ("snds", "postmaster", "senderscore")
+FEED_TITLES = {"snds": "Microsoft SNDS", "postmaster": "Google Postmaster Tools", "senderscore": "Validity Sender Score"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,10 +136,12 @@ def postmaster_step(engine: sa.Engine, config: Config, now: datetime, client: ht
     last_day = (now - timedelta(days=1)).date()
     first_day = last_day - timedelta(days=settings.days - 1)
     fetched = fetch_postmaster(api, settings.domains, first_day, last_day, now, traffic_stats_v1=settings.traffic_stats_v1)
+    log_unknown_fields(fetched.days, "Postmaster Tools fetch")
     with engine.begin() as conn:
         counts = store_postmaster(conn, fetched.days, tenant=config.tenant, now=now)
     for item in fetched.rejected:
         log.warning("Postmaster value skipped: %s", item.error)
+    skipped = tuple("value skipped: %s" % item.error for item in fetched.rejected)
     # A v1 failure alone leaves the feed usable; a failure of every request is a failed feed.
     if fetched.errors and not fetched.days and not fetched.compliance:
         raise FeedError("; ".join(fetched.errors))
@@ -148,7 +152,7 @@ def postmaster_step(engine: sa.Engine, config: Config, now: datetime, client: ht
             record_feed_attempt(
                 conn, tenant=config.tenant, feed="postmaster-compliance:%s" % status.domain, at=now, error=None, detail=dict(status.requirements)
             )
-    return FeedResult("postmaster", None, counts.stored, len(fetched.rejected), tuple(fetched.errors))
+    return FeedResult("postmaster", None, counts.stored, len(fetched.rejected), tuple(fetched.errors) + skipped)
 
 
 def senderscore_step(engine: sa.Engine, config: Config, now: datetime, resolver: Resolver | None) -> FeedResult:

@@ -17,6 +17,28 @@ from inboxwatch.store.reputation import store_postmaster, store_snds_data, store
 
 log = logging.getLogger(__name__)
 
+# Postmaster fields already logged as unknown by this process. Each name is
+# logged once, because every fetch and every export of a day repeats it.
+_logged_unknown_fields: set[str] = set()
+
+
+def log_unknown_fields(records: Sequence[PostmasterDayRecord], source: str) -> list[str]:
+    """Log a warning for each Postmaster field not read by inboxwatch that this process has not logged yet; return all such fields of `records`, sorted."""
+    seen: set[str] = set()
+    for record in records:
+        for field in record.unknown_fields:
+            seen.add(field)
+            if field not in _logged_unknown_fields:
+                _logged_unknown_fields.add(field)
+                log.warning(
+                    "%s: Postmaster Tools field %s (first seen for %s on %s) is not read by this version of inboxwatch; no value is taken from it",
+                    source,
+                    field,
+                    record.domain,
+                    record.day.isoformat(),
+                )
+    return sorted(seen)
+
 
 def store_snds_data_batch(conn: sa.Connection, records: Sequence[SndsDataRecord], context: RecordContext) -> None:
     counts = store_snds_data(conn, records, tenant=context.tenant, now=context.now)
@@ -29,6 +51,7 @@ def store_snds_status_batch(conn: sa.Connection, records: Sequence[SndsIpStatusR
 
 
 def store_postmaster_batch(conn: sa.Connection, records: Sequence[PostmasterDayRecord], context: RecordContext) -> None:
+    log_unknown_fields(records, context.source)
     counts = store_postmaster(conn, records, tenant=context.tenant, now=context.now)
     log.info("%s: %d Postmaster Tools days stored or updated, %d unchanged", context.source, counts.stored, counts.duplicates)
 

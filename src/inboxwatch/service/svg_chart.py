@@ -19,6 +19,16 @@ MARGIN_RIGHT = 12
 MARGIN_TOP = 12
 MARGIN_BOTTOM = 28
 
+# Legend below the time axis, wrapped into rows that fit the chart's width.
+# Text widths are estimated from the character count, because the server
+# cannot measure text. 6.2 px per character is an estimate on the wide side
+# for 10 px sans-serif text, so that entries overlap less often.
+LEGEND_CHAR_WIDTH = 6.2
+LEGEND_SWATCH = 16
+LEGEND_GAP = 14
+LEGEND_ROW_HEIGHT = 14
+LEGEND_PADDING = 4
+
 # Colour per series, in order; chosen to stay distinguishable for common colour blindness (Okabe-Ito palette).
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
@@ -30,7 +40,11 @@ class Series:
 
 
 def line_chart(series: Sequence[Series], *, start: datetime, end: datetime, markers: Sequence[tuple[datetime, str]] = (), percent: bool = True) -> str:
-    """Render the series between `start` and `end`; `markers` are vertical lines (alert times) with a tooltip."""
+    """Render the series between `start` and `end`; `markers` are vertical lines (alert times) with a tooltip.
+
+    The legend sits under the time axis in as many rows as its entries need,
+    and the SVG grows by those rows, so no entry is cut off.
+    """
     values = [value for item in series for _, value in item.points if value is not None and math.isfinite(value)]
     top = max(values, default=0.0) * 1.1 or 1.0
     span = (end - start).total_seconds() or 1.0
@@ -43,7 +57,10 @@ def line_chart(series: Sequence[Series], *, start: datetime, end: datetime, mark
     def y_of(value: float) -> float:
         return MARGIN_TOP + plot_height * (1 - value / top)
 
-    parts = ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img">' % (WIDTH, HEIGHT, WIDTH, HEIGHT)]
+    legend = legend_layout([item.name for item in series], plot_width)
+    rows = max((entry.row + 1 for entry in legend), default=0)
+    height = HEIGHT + (rows * LEGEND_ROW_HEIGHT + LEGEND_PADDING if rows else 0)
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img">' % (WIDTH, height, WIDTH, height)]
     parts.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#ccc"/>' % (MARGIN_LEFT, MARGIN_TOP, plot_width, plot_height))
     for fraction in (0.0, 0.5, 1.0):
         value = top * fraction
@@ -59,9 +76,46 @@ def line_chart(series: Sequence[Series], *, start: datetime, end: datetime, mark
         for segment in segments(item.points):
             path = " ".join("%.1f,%.1f" % (x_of(time), y_of(value)) for time, value in segment)
             parts.append('<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"/>' % (colour, path))
-        parts.append('<text x="%d" y="%d" font-size="10" fill="%s">%s</text>' % (MARGIN_LEFT + 6 + 110 * index, MARGIN_TOP + 12, colour, escape(item.name)))
+    for index, entry in enumerate(legend):
+        colour = COLOURS[index % len(COLOURS)]
+        x = MARGIN_LEFT + entry.x
+        y = HEIGHT + entry.row * LEGEND_ROW_HEIGHT + LEGEND_ROW_HEIGHT / 2
+        parts.append('<g><title>%s</title>' % escape(series[index].name))
+        parts.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="3"/>' % (x, y, x + LEGEND_SWATCH - 4, y, colour))
+        parts.append('<text x="%.1f" y="%.1f" font-size="10" fill="%s">%s</text></g>' % (x + LEGEND_SWATCH, y + 3.5, colour, escape(entry.label)))
     parts.append("</svg>")
     return "".join(parts)
+
+
+@dataclasses.dataclass(frozen=True)
+class LegendEntry:
+    """A legend entry's place: `x` from the plot's left edge, `row` from the top of the legend, and the text shown."""
+
+    x: float
+    row: int
+    label: str
+    width: float
+
+
+def legend_layout(names: Sequence[str], width: float) -> list[LegendEntry]:
+    """Place one entry per name left to right, starting a new row when the next entry would pass `width`.
+
+    A name too long for a whole row is cut with an ellipsis to fit, and the
+    chart keeps the full name in the entry's tooltip.
+    """
+    max_chars = max(1, int((width - LEGEND_SWATCH) / LEGEND_CHAR_WIDTH))
+    entries = []
+    x = 0.0
+    row = 0
+    for name in names:
+        label = name if len(name) <= max_chars else name[: max_chars - 1] + "\u2026"
+        entry_width = LEGEND_SWATCH + len(label) * LEGEND_CHAR_WIDTH
+        if x > 0 and x + entry_width > width:
+            x = 0.0
+            row += 1
+        entries.append(LegendEntry(x, row, label, entry_width))
+        x += entry_width + LEGEND_GAP
+    return entries
 
 
 def segments(points: Sequence[tuple[datetime, float | None]]) -> list[list[tuple[datetime, float]]]:

@@ -124,10 +124,10 @@ def store_postmaster(conn: sa.Connection, records: Sequence[PostmasterDayRecord]
             stored += 1
             continue
         changed = {name: value for name, value in values.items() if current[name] != value}
-        if not changed:
+        unknown = sorted(set(current["unknown_fields"] or []) | set(record.unknown_fields))
+        if not changed and unknown == sorted(current["unknown_fields"] or []):
             duplicates += 1
             continue
-        unknown = sorted(set(current["unknown_fields"] or []) | set(record.unknown_fields))
         conn.execute(postmaster_stats.update().where(*where).values(unknown_fields=unknown, updated_at=as_utc(now), **changed))
         stored += 1
     return StoreCounts(stored, duplicates)
@@ -182,12 +182,13 @@ def feed_states(conn: sa.Connection, tenant: str) -> dict[str, FeedState]:
     }
 
 
-def latest_snds_data(conn: sa.Connection, tenant: str, at: datetime | None = None) -> list[dict[str, Any]]:
+def latest_snds_data(conn: sa.Connection, tenant: str, at: datetime | None = None, *, keep_stale: bool = False) -> list[dict[str, Any]]:
     """Return each IP's most recent SNDS data row, by IP.
 
     With `at`, only periods that ended at or before `at` count, and an IP
     whose latest such period ended more than SNDS_MAX_PERIOD_AGE before
     `at` is left out, because that period no longer describes the IP at `at`.
+    With `keep_stale`, such a row is returned anyway, for views that mark it as stale.
     """
     conditions = [snds_data.c.tenant == tenant]
     if at is not None:
@@ -200,7 +201,7 @@ def latest_snds_data(conn: sa.Connection, tenant: str, at: datetime | None = Non
         .order_by(snds_data.c.ip)
     )
     rows = [dict(row) for row in conn.execute(query).mappings()]
-    if at is not None:
+    if at is not None and not keep_stale:
         rows = [row for row in rows if as_utc(row["activity_end"]) >= as_utc(at) - SNDS_MAX_PERIOD_AGE]
     return rows
 
@@ -267,6 +268,15 @@ def postmaster_days(
             result.append(dict(row))
             per_domain[row["domain"]] = count + 1
     return result
+
+
+def postmaster_unknown_fields(conn: sa.Connection, tenant: str) -> list[str]:
+    """Return, sorted, every Postmaster response field that stored rows list as not read by inboxwatch."""
+    query = sa.select(postmaster_stats.c.unknown_fields).where(postmaster_stats.c.tenant == tenant)
+    fields: set[str] = set()
+    for (names,) in conn.execute(query):
+        fields.update(names or [])
+    return sorted(fields)
 
 
 def latest_sender_scores(conn: sa.Connection, tenant: str, at: datetime | None = None) -> list[dict[str, Any]]:

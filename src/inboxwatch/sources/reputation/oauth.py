@@ -27,7 +27,11 @@ from inboxwatch.sources.reputation.http import request_with_retries
 
 log = logging.getLogger(__name__)
 
-POSTMASTER_SCOPE = "https://www.googleapis.com/auth/postmaster.readonly"
+# v1 traffic stats need postmaster.readonly; the v2 methods (domainStats.query,
+# getComplianceStatus) need postmaster.traffic.readonly, according to the
+# "Authorization scopes" of each method in the v2 reference
+# (developers.google.com/workspace/gmail/postmaster/reference/rest/v2/domains.domainStats/query).
+POSTMASTER_SCOPE = "https://www.googleapis.com/auth/postmaster.readonly https://www.googleapis.com/auth/postmaster.traffic.readonly"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 # Google accepts assertions valid for at most one hour.

@@ -32,15 +32,22 @@ from inboxwatch.sources.reputation.oauth import TokenSource
 
 log = logging.getLogger(__name__)
 
-# The v2 metrics inboxwatch queries, by the names the parser reads. AUTH_SUCCESS_RATE takes an auth_type filter.
+# The v2 metrics inboxwatch queries, by the names the parser reads. The
+# standard metric names and filters follow the StandardMetric enum of the v2
+# reference (developers.google.com/workspace/gmail/postmaster/reference/rest/v2/MetricDefinition):
+# AUTH_SUCCESS_RATE requires an auth_type filter and TLS_ENCRYPTION_RATE a
+# traffic_direction filter, where "inbound" is mail into Gmail, the sender's own.
 V2_QUERIES = (
     ("spam_rate", "SPAM_RATE", None),
     ("spf_success_rate", "AUTH_SUCCESS_RATE", 'auth_type = "spf"'),
     ("dkim_success_rate", "AUTH_SUCCESS_RATE", 'auth_type = "dkim"'),
     ("dmarc_success_rate", "AUTH_SUCCESS_RATE", 'auth_type = "dmarc"'),
-    ("tls_rate", "TLS_ENCRYPTION_RATE", None),
+    ("tls_rate", "TLS_ENCRYPTION_RATE", 'traffic_direction = "inbound"'),
     ("delivery_error_rate", "DELIVERY_ERROR_RATE", None),
 )
+
+# DomainStats per response page: the v2 reference's maximum, because its default is 10.
+V2_PAGE_SIZE = 200
 
 # Pages read per request at most; Postmaster days per domain are few.
 MAX_PAGES = 20
@@ -165,6 +172,7 @@ def v2_query(first_day: date, last_day: date) -> dict[str, Any]:
         "metricDefinitions": definitions,
         "timeQuery": {"dateRanges": {"dateRanges": [{"start": as_date(first_day), "end": as_date(last_day)}]}},
         "aggregationGranularity": "DAILY",
+        "pageSize": V2_PAGE_SIZE,
     }
 
 
@@ -180,16 +188,35 @@ def v1_params(first_day: date, last_day: date) -> dict[str, Any]:
 
 
 def compliance(api: PostmasterClient, domain: str, now: datetime) -> ComplianceStatus:
-    """Read the compliance status; each requirement's state is kept as Google wrote it, unknown shapes flattened to text."""
+    """Read the compliance status: each requirement's state as Google wrote it ("COMPLIANT", "NEEDS_WORK", ...)."""
     payload = api.request("GET", "/v2/domains/%s/complianceStatus" % domain, "Postmaster compliance status for %s" % domain)
+    data = payload.get("complianceData") if isinstance(payload, dict) else None
+    return ComplianceStatus(domain=domain, checked_at=now, requirements=compliance_requirements(data if isinstance(data, dict) else {}))
+
+
+def compliance_requirements(data: dict[str, Any]) -> dict[str, str]:
+    """Map each requirement of a DomainComplianceData to its status.
+
+    The shape follows the v2 reference of domains.getComplianceStatus
+    (developers.google.com/workspace/gmail/postmaster/reference/rest/v2/domains/getComplianceStatus):
+    `rowData` is a list of {requirement, status: {status}}, and the two
+    unsubscribe verdicts are {status: {status}, reason}. A state that is
+    missing is stored as "unknown", never guessed.
+    """
     requirements: dict[str, str] = {}
-    data = payload.get("complianceData", payload) if isinstance(payload, dict) else {}
-    for key, value in data.items():
-        if key == "name":
-            continue
-        if isinstance(value, dict):
-            state = value.get("status") or value.get("state") or value.get("complianceState")
-            requirements[key] = str(state) if state is not None else "unknown"
-        elif isinstance(value, (str, int, float, bool)):
-            requirements[key] = str(value)
-    return ComplianceStatus(domain=domain, checked_at=now, requirements=requirements)
+    for row in data.get("rowData") or []:
+        if isinstance(row, dict) and row.get("requirement"):
+            requirements[str(row["requirement"])] = status_text(row.get("status"))
+    for key, requirement in (("oneClickUnsubscribeVerdict", "ONE_CLICK_UNSUBSCRIBE_VERDICT"), ("honorUnsubscribeVerdict", "HONOR_UNSUBSCRIBE_VERDICT")):
+        verdict = data.get(key)
+        if isinstance(verdict, dict):
+            text = status_text(verdict.get("status"))
+            reason = verdict.get("reason")
+            requirements[requirement] = "%s (%s)" % (text, reason) if reason else text
+    return requirements
+
+
+def status_text(status: Any) -> str:
+    if isinstance(status, dict):
+        status = status.get("status")
+    return str(status) if isinstance(status, str) and status else "unknown"
