@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 # Stable constraint names, so migrations can refer to them on every backend.
@@ -49,6 +50,9 @@ ingests = Table(
     Column("duplicates", Integer, nullable=False, default=0),
     Column("rejected", Integer, nullable=False, default=0),
 )
+
+# The events that `ix_events_bounce_message_id` covers.
+BOUNCE_MESSAGE_EVENTS = "source = 'bounce' AND type = 'bounced'"
 
 events = Table(
     "events",
@@ -80,6 +84,15 @@ events = Table(
     # Only `time` is indexed, for retention and the latest event: metrics
     # read the rollups, and each further index slows every insert.
     Index(None, "time"),
+    # Bounced events made from bounce messages, by Message-ID, so that a
+    # logged bounce finds the one it repeats. Partial, so inserting any
+    # other event leaves it untouched.
+    Index(
+        "ix_events_bounce_message_id",
+        "message_id",
+        sqlite_where=text(BOUNCE_MESSAGE_EVENTS),
+        postgresql_where=text(BOUNCE_MESSAGE_EVENTS),
+    ),
 )
 
 # Per-minute counts by every dimension the metrics group by.
@@ -136,6 +149,36 @@ rollups_hourly = Table(
     UniqueConstraint(
         "bucket", "tenant", "provider", "sending_ip", "sending_domain", "campaign",
         name="uq_rollups_hourly_bucket_dimensions",
+    ),
+    Index(None, "tenant", "bucket"),
+)
+
+# Per-15-minute sums of `rollups` (buckets on :00, :15, :30 and :45 UTC),
+# written in the same transaction as the minutes. Series stepping by
+# multiples of 15 minutes read these: a day is 96 rows per group instead of 1,440.
+rollups_quarter_hour = Table(
+    "rollups_quarter_hour",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("bucket", DateTime(timezone=True), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("sending_ip", String(45), nullable=False),
+    Column("sending_domain", String(255), nullable=False),
+    Column("campaign", String(255), nullable=False),
+    Column("sent", Integer, nullable=False, default=0),
+    Column("delivered", Integer, nullable=False, default=0),
+    Column("deferred", Integer, nullable=False, default=0),
+    Column("bounced", Integer, nullable=False, default=0),
+    Column("hard_bounced", Integer, nullable=False, default=0),
+    Column("complained", Integer, nullable=False, default=0),
+    Column("opened", Integer, nullable=False, default=0),
+    Column("clicked", Integer, nullable=False, default=0),
+    Column("unsubscribed", Integer, nullable=False, default=0),
+    Column("dropped", Integer, nullable=False, default=0),
+    UniqueConstraint(
+        "bucket", "tenant", "provider", "sending_ip", "sending_domain", "campaign",
+        name="uq_rollups_quarter_hour_bucket_dimensions",
     ),
     Index(None, "tenant", "bucket"),
 )
