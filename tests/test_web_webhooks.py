@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from inboxwatch.errors import ConfigError
-from inboxwatch.store.schema import events, quarantine, webhook_receipts
+from inboxwatch.service import webhook_intake
+from inboxwatch.store.schema import events, ingests, quarantine, rollups, webhook_receipts
 
 from web_support import (
     SendGridSigner,
@@ -87,6 +88,44 @@ def test_webhook_keeps_raw_payload(client, signer):
     assert receipt.esp == "sendgrid"
     assert receipt.body == body.decode()
     assert receipt.ingest_id is not None
+
+
+def fail_once(original):
+    """Wrap a store function so that its first call raises as a failing disk would, and later calls run it."""
+    calls = []
+
+    def wrapper(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("UPDATE webhook_receipts", {}, Exception("disk I/O error"))
+        return original(*args, **kwargs)
+
+    return wrapper
+
+
+def test_webhook_failure_mid_request_stores_nothing(client, signer, monkeypatch):
+    # link_ingest runs after the events and rollups were written in the same transaction.
+    monkeypatch.setattr(webhook_intake, "link_ingest", fail_once(webhook_intake.link_ingest))
+    body = sendgrid_payload()
+    response = post_sendgrid(client, signer, body)
+    assert response.status_code == 503
+    for table in (webhook_receipts, ingests, events, rollups):
+        assert count_rows(client, table) == 0, table.name
+
+    retry = post_sendgrid(client, signer, body)
+    assert retry.status_code == 200
+    assert retry.json() == {"stored": 1, "duplicates": 0, "rejected": 0}
+    assert count_rows(client, webhook_receipts) == 1
+    assert count_rows(client, events) == 1
+
+
+def test_webhook_failed_request_keeps_nonce_unused(client, monkeypatch):
+    monkeypatch.setattr(webhook_intake, "link_ingest", fail_once(webhook_intake.link_ingest))
+    body = mailgun_body(MAILGUN_KEY, token="d" * 50)
+    assert client.post("/webhooks/mailgun", content=body).status_code == 503
+    retry = client.post("/webhooks/mailgun", content=body)
+    assert retry.status_code == 200
+    assert retry.json()["stored"] == 1
 
 
 def test_webhook_bad_signature_rejected_and_counted(client, signer):

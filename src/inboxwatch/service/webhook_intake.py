@@ -1,8 +1,12 @@
-"""Storing a verified webhook payload: its receipt, then its events, before the ESP gets a 2xx.
+"""Storing a verified webhook payload: its receipt and its events, before the ESP gets a 2xx.
 
-The receipt (raw body) is committed first, so the payload survives a crash
-while its events are written. Events are idempotent by event id, so an ESP
-retrying a delivery whose response it never saw stores nothing twice.
+The receipt (raw body), the `ingests` row, the events with their rollups
+and quarantine rows, and the receipt's link to the ingest are committed in
+one transaction. So a request that fails part way stores nothing, and the
+ESP's retry stores the payload whole. The commit syncs to disk (see
+`store.durable`), because the ESP never sends an acknowledged payload again.
+Events are idempotent by event id, so an ESP retrying a delivery whose
+response it never saw stores nothing twice.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from inboxwatch.parsers.base import MAX_REJECTED_RAW, ParseContext
 from inboxwatch.parsers.registry import get_parser
 from inboxwatch.service.batches import InputSummary
 from inboxwatch.service.ingest import IngestOptions, ingest_records
+from inboxwatch.store.durable import durable_transaction
+from inboxwatch.store.savepoints import SavepointEngine
 from inboxwatch.store.webhook_receipts import add_receipt, link_ingest
+from inboxwatch.store.write_lock import write_lock
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +50,13 @@ def accept_webhook(
     options: IngestOptions,
     clock: Callable[[], datetime],
 ) -> WebhookOutcome:
-    """Store the receipt, parse the body with the ESP's parser and ingest what it contains.
+    """Parse the body with the ESP's parser, then store the receipt and what the body contains in one transaction.
 
     Raises ReplayError when `nonce` was used before. A body the parser
     cannot read at all is quarantined, as are single events it rejects.
+    Any exception means that nothing was committed.
     """
     now = clock()
-    with engine.begin() as conn:
-        receipt_id = add_receipt(conn, esp=esp, body=body, nonce=nonce, now=now)
-
     source = "webhook:%s" % esp
     context = ParseContext(source=source, reference_time=now, tenant=options.tenant, local_addresses=options.local_addresses)
     unreadable: str | None = None
@@ -62,8 +67,10 @@ def accept_webhook(
         unreadable = str(exc)
         items = [Rejected(error=exc, raw=body[:MAX_REJECTED_RAW].decode("utf-8", errors="replace"))]
 
-    summary = ingest_records(engine, items, source, kind=esp, options=options, clock=clock)
-    with engine.begin() as conn:
+    with write_lock(engine), durable_transaction(engine) as conn:
+        # The receipt is the transaction's first write, which SavepointEngine needs on SQLite.
+        receipt_id = add_receipt(conn, esp=esp, body=body, nonce=nonce, now=now)
+        summary = ingest_records(SavepointEngine(conn), items, source, kind=esp, options=options, clock=clock)
         link_ingest(conn, receipt_id, summary.ingest_id)
 
     if unreadable is None and summary.rejected and not (summary.events_stored + summary.duplicates):

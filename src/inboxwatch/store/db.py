@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_STORE_URL = "sqlite:///inboxwatch.db"
 
+# The SQLAlchemy backends the store runs on. Others (MySQL, MariaDB) lack the
+# INSERT ... ON CONFLICT upserts that the rollups and ingest rely on.
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
 MIGRATIONS_PATH = Path(__file__).parent / "migrations"
 
 # How long an SQLite connection waits for another writer's lock before
@@ -70,6 +74,11 @@ def normalize_url(url: str) -> URL:
         ) from exc
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise StoreError(
+            "unsupported store URL scheme %r in %s: inboxwatch supports sqlite (sqlite:///FILE) and postgresql "
+            "(postgresql://USER@HOST/DB)" % (parsed.drivername, parsed.render_as_string(hide_password=True))
+        )
     return parsed
 
 
@@ -86,6 +95,8 @@ def configure_sqlite_connection(dbapi_connection, _connection_record) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         # NORMAL is durable in WAL mode except for the last transactions
         # before a power loss, which a re-run of the idempotent ingest restores.
+        # A webhook cannot be re-run once acknowledged, so webhook transactions
+        # commit with FULL instead (store.durable).
         cursor.execute("PRAGMA synchronous=NORMAL")
         # A page cache of up to 64 MiB (negative means KiB) keeps the event
         # key index in memory while large batches insert random keys.
