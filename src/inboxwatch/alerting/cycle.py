@@ -119,7 +119,8 @@ def plan_cycle(
         if outcome.alert is None:
             continue
         plan.alerts[key] = outcome.alert
-        plan.history.extend((key, transition) for transition in outcome.transitions)
+        if outcome.transitions:
+            plan.history.extend((key, transition) for transition in outcome.transitions)
         if outcome.alert.state == AlertState.RESOLVED:
             current.pop(key, None)
             resolved_now[key] = outcome.alert

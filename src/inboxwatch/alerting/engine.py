@@ -10,6 +10,7 @@ a restarted process neither sends a notification twice nor loses a resolve.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -56,9 +57,16 @@ class CycleResult:
 
 def signal_timing(signal: Signal) -> Timing:
     """Read the rule's timing from the signal's annotations."""
+    annotations = signal.annotations
+    return timing_of(annotations.get(HOLD_FOR_ANNOTATION, 0), annotations.get(KEEP_FIRING_ANNOTATION, 0))
+
+
+# A cycle reads the same few timings from thousands of signals.
+@functools.lru_cache(maxsize=256)
+def timing_of(hold_for_seconds: float | str, keep_firing_for_seconds: float | str) -> Timing:
     return Timing(
-        hold_for=timedelta(seconds=float(signal.annotations.get(HOLD_FOR_ANNOTATION, 0))),
-        keep_firing_for=timedelta(seconds=float(signal.annotations.get(KEEP_FIRING_ANNOTATION, 0))),
+        hold_for=timedelta(seconds=float(hold_for_seconds)),
+        keep_firing_for=timedelta(seconds=float(keep_firing_for_seconds)),
     )
 
 

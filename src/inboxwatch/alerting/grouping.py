@@ -25,16 +25,21 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from inboxwatch.alerting.lifecycle import SEVERITY_ORDER
 from inboxwatch.model.timewindows import TimeWindow, window_blocks
-from inboxwatch.model.alert_groups import group_key, group_labels_of
-from inboxwatch.model.alerts import Alert, AlertState, RouteSnapshot, Severity
+from inboxwatch.model.alert_groups import ALL_LABELS, group_key, group_labels_of
+from inboxwatch.model.alerts import Alert, AlertState, RouteSnapshot
 from inboxwatch.model.notification_log import GroupLogEntry
 
 NOTIFIABLE_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
+
+# Severity order by the value the notification log stores. Looking the
+# value up here is several times faster than `Severity(value)`, and `rose`
+# runs for every firing alert of every group.
+ORDER_BY_VALUE = {severity.value: order for severity, order in SEVERITY_ORDER.items()}
 
 
 class Reason(str, enum.Enum):
@@ -101,16 +106,16 @@ def build_groups(
 ) -> dict[str, Group]:
     """Put the unmuted firing alerts in their groups, and the notified alerts that resolved in theirs."""
     groups: dict[str, Group] = {}
+    key_of = group_key_memo()
     for alert in open_alerts:
         if alert.state not in NOTIFIABLE_STATES or alert.muted:
             continue
         match_labels = alert.match_labels()
         for route in alert.route_snapshots:
-            labels = group_labels_of(alert, match_labels, route.group_by)
-            key = group_key(route.route, labels)
+            key = key_of(alert, match_labels, route)
             group = groups.get(key)
             if group is None:
-                group = groups[key] = Group(key, route, labels)
+                group = groups[key] = Group(key, route, group_labels_of(alert, match_labels, route.group_by))
             group.firing.append(alert)
 
     for key, entry in log.items():
@@ -126,6 +131,30 @@ def build_groups(
             else:
                 group.resolved.append(alert)
     return groups
+
+
+def group_key_memo() -> Callable[[Alert, Mapping[str, str], RouteSnapshot], str]:
+    """Return a `group_key` of an alert on a route that hashes each distinct group once.
+
+    The returned function takes the alert, its `match_labels()` and the
+    route. It keeps the keys by route name, `group_by` and the values of
+    those labels, so one pass over the open alerts hashes a key per group
+    instead of per alert. With "..." every alert is its own group, so
+    those keys are not kept.
+    """
+    keys: dict[tuple, str] = {}
+
+    def key_of(alert: Alert, match_labels: Mapping[str, str], route: RouteSnapshot) -> str:
+        group_by = route.group_by
+        if ALL_LABELS in group_by:
+            return group_key(route.route, group_labels_of(alert, match_labels, group_by))
+        values = (route.route, group_by, tuple([match_labels.get(name, "") for name in group_by]))
+        key = keys.get(values)
+        if key is None:
+            key = keys[values] = group_key(route.route, group_labels_of(alert, match_labels, group_by))
+        return key
+
+    return key_of
 
 
 def plan_group(group: Group, entry: GroupLogEntry | None, windows: Mapping[str, TimeWindow], now: datetime) -> GroupPlan:
@@ -208,7 +237,10 @@ def gate(route: RouteSnapshot, windows: Mapping[str, TimeWindow], now: datetime,
 def rose(alert: Alert, sent_severity: str | None) -> bool:
     if sent_severity is None:
         return False
-    return SEVERITY_ORDER[alert.severity] > SEVERITY_ORDER[Severity(sent_severity)]
+    sent_order = ORDER_BY_VALUE.get(sent_severity)
+    if sent_order is None:
+        raise ValueError("%r is not a valid Severity" % sent_severity)
+    return SEVERITY_ORDER[alert.severity] > sent_order
 
 
 def forget(entry: GroupLogEntry, alerts: Sequence[Alert]) -> GroupLogEntry:

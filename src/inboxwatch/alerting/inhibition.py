@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from inboxwatch.model.matchers import Matcher, matches_all, parse_matchers
+from inboxwatch.model.matchers import Matcher, memoized_matcher, parse_matchers
 from inboxwatch.model.alerts import OPEN_STATES, Alert, AlertState
 
 SOURCE_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
@@ -49,12 +49,14 @@ class InhibitStage:
         found: dict[str, list[str]] = defaultdict(list)
         labelled = [(alert, alert.match_labels()) for alert in alerts if alert.state in OPEN_STATES]
         for rule in self.rules:
-            targets = [(alert, labels) for alert, labels in labelled if matches_all(rule.target, labels)]
+            is_target = memoized_matcher(rule.target)
+            targets = [(alert, labels) for alert, labels in labelled if is_target(labels)]
             if not targets:
                 continue
+            is_source = memoized_matcher(rule.source)
             sources_by_key: dict[tuple[str, ...], list[str]] = defaultdict(list)
             for alert, labels in labelled:
-                if alert.state in SOURCE_STATES and matches_all(rule.source, labels):
+                if alert.state in SOURCE_STATES and is_source(labels):
                     sources_by_key[equal_key(labels, rule.equal)].append(alert.fingerprint)
             if not sources_by_key:
                 continue

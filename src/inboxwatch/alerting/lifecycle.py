@@ -174,6 +174,10 @@ def fire(
 
 def continue_firing(alert: Alert, signal: Signal, now: datetime, router: Router, flap: FlapSettings) -> Outcome:
     """Handle a breach on a firing or acknowledged alert: raise its severity, end a clear spell, or only update."""
+    if repeats_last_breach(alert, signal):
+        # The steady state of an ongoing incident, and the common case by
+        # far: `with_signal` would change nothing but the evaluation time.
+        return Outcome(alert.replace(last_evaluated_at=now), "updated")
     alert = with_signal(alert, signal, now)
     transitions: tuple[Transition, ...] = ()
     decision = "updated"
@@ -237,6 +241,27 @@ def clear(alert: Alert | None, signal: Signal, now: datetime, timing: Timing, fl
         state_changes=recent(alert.state_changes + (now,), now, flap),
     )
     return Outcome(resolved, "resolved", (Transition(previous, AlertState.RESOLVED, note),))
+
+
+def repeats_last_breach(alert: Alert, signal: Signal) -> bool:
+    """Tell whether a breach leaves a firing alert as it is: no clear spell to end, no higher severity, equal figures.
+
+    The figures are those `with_signal` copies: value, threshold,
+    denominator, summary and every annotation of the signal.
+    """
+    if alert.clear_since is not None:
+        return False
+    if signal.severity is not alert.severity and SEVERITY_ORDER[signal.severity] > SEVERITY_ORDER[alert.severity]:
+        return False
+    if (signal.value, signal.threshold, signal.denominator, signal.summary) != (
+        alert.value,
+        alert.threshold,
+        alert.denominator,
+        alert.summary,
+    ):
+        return False
+    # Every (name, value) of the signal is already among the alert's annotations.
+    return signal.annotations.items() <= alert.annotations.items()
 
 
 def with_signal(alert: Alert, signal: Signal, now: datetime) -> Alert:

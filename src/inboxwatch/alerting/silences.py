@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from inboxwatch.model.matchers import Matcher, matches_all
+from inboxwatch.model.matchers import Matcher, memoized_matcher
 from inboxwatch.model.alerts import OPEN_STATES, Alert
 
 
@@ -49,11 +49,12 @@ class SilenceStage:
         found: dict[str, tuple[int, ...]] = {}
         if not active:
             return found
+        matchers = [(silence.id, memoized_matcher(silence.matchers)) for silence in active if silence.id is not None]
         for alert in alerts:
             if alert.state not in OPEN_STATES:
                 continue
             labels = alert.match_labels()
-            ids = tuple(silence.id for silence in active if silence.id is not None and matches_all(silence.matchers, labels))
+            ids = tuple([silence_id for silence_id, matches in matchers if matches(labels)])
             if ids:
                 found[alert.fingerprint] = ids
         return found

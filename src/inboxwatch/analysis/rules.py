@@ -8,24 +8,19 @@ into `ThresholdRule` objects.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from inboxwatch.analysis.rates import Rate
-from inboxwatch.model.alerts import Severity, Signal
-from inboxwatch.model.providers import Provider
+from inboxwatch.model.alerts import SEVERITY_VALUES, Severity, Signal
+from inboxwatch.model.providers import DISPLAY_NAMES
 
 ABOVE = "above"
 BELOW = "below"
 
-# Display names of providers in summaries; others are shown as written.
-PROVIDER_NAMES = {
-    Provider.GMAIL.value: "Gmail",
-    Provider.MICROSOFT.value: "Microsoft",
-    Provider.YAHOO.value: "Yahoo",
-    Provider.APPLE.value: "Apple",
-    Provider.OTHER.value: "Other providers",
-}
+# Display names of providers in summaries; values that are no known provider are shown as written.
+PROVIDER_NAMES = DISPLAY_NAMES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +78,8 @@ def judge(rule: ThresholdRule, labels: Mapping[str, str], rate: Rate, at: dateti
     A breached signal is critical when the critical level is crossed, else
     warning; a clear signal has severity info.
     """
-    if rate.denominator < rule.min_volume or rate.value is None:
+    value = rate.value
+    if rate.denominator < rule.min_volume or value is None:
         return None
 
     judged = judged_value(rule, rate)
@@ -104,7 +100,7 @@ def judge(rule: ThresholdRule, labels: Mapping[str, str], rate: Rate, at: dateti
         labels=dict(labels),
         breached=breached,
         time=at,
-        value=rate.value,
+        value=value,
         threshold=threshold,
         denominator=rate.denominator,
         summary=summarize(rule, labels, rate, judged, threshold, severity),
@@ -162,7 +158,7 @@ def summarize(
         return observed
     if severity == Severity.INFO:
         return "%s, not %s the %s warning level" % (observed, rule.direction, percent(threshold))
-    return "%s %s %s %s" % (observed, rule.direction, percent(threshold), severity.value)
+    return "%s %s %s %s" % (observed, rule.direction, percent(threshold), SEVERITY_VALUES[severity])
 
 
 def group_name(rule: ThresholdRule, labels: Mapping[str, str]) -> str:
@@ -180,12 +176,16 @@ def group_name(rule: ThresholdRule, labels: Mapping[str, str]) -> str:
     return name
 
 
+# Summaries repeat the same few levels and, cycle after cycle, the same rates.
+@functools.lru_cache(maxsize=4096)
 def percent(fraction: float) -> str:
     """Write a fraction as a percentage with at most two decimals: 0.125 -> "12.5%", 0.9 -> "90%"."""
     text = "%.2f" % (fraction * 100)
     return text.rstrip("0").rstrip(".") + "%"
 
 
+# Every signal of a rule writes the same window into its summary.
+@functools.lru_cache(maxsize=256)
 def short_duration(value: timedelta) -> str:
     seconds = int(value.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):

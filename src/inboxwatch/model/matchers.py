@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 EQUAL = "="
 NOT_EQUAL = "!="
@@ -87,6 +87,42 @@ def parse_matchers(texts: Iterable[str]) -> tuple[Matcher, ...]:
 
 def matches_all(matchers: Iterable[Matcher], labels: Mapping[str, str]) -> bool:
     return all(matcher.matches(labels) for matcher in matchers)
+
+
+def memoized_matcher(matchers: Iterable[Matcher]) -> Callable[[Mapping[str, str]], bool]:
+    """Return `matches_all` for `matchers` that evaluates each distinct value of the labels they read once.
+
+    Meant for one pass over many alerts, which share few values of the
+    labels that routes, silences and inhibition rules match on. The memo
+    grows with the number of distinct values and lives as long as the
+    returned function.
+    """
+    matchers = tuple(matchers)
+    if not matchers:
+        return lambda labels: True
+    names = tuple(dict.fromkeys(matcher.name for matcher in matchers))
+    results: dict[object, bool] = {}
+
+    if len(names) == 1:
+        # The common case, such as rule="..." or severity="...": the value is the key.
+        (name,) = names
+
+        def matches_one(labels: Mapping[str, str]) -> bool:
+            found = results.get(labels.get(name, ""))
+            if found is None:
+                found = results[labels.get(name, "")] = matches_all(matchers, labels)
+            return found
+
+        return matches_one
+
+    def matches(labels: Mapping[str, str]) -> bool:
+        key = tuple([labels.get(name, "") for name in names])
+        found = results.get(key)
+        if found is None:
+            found = results[key] = matches_all(matchers, labels)
+        return found
+
+    return matches
 
 
 def unquote(value: str) -> str:

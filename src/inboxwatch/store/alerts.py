@@ -72,17 +72,29 @@ class AlertStateError(InboxwatchError):
 def open_alerts(conn: sa.Connection, tenant: str | None = None) -> dict[str, Alert]:
     """Return the pending, firing and acknowledged alerts keyed by fingerprint.
 
-    The `annotations` column is read as text, so `alert_from_row` decodes
-    it through its cache.
+    The JSON columns are read as text, and each row is decoded through
+    `decode_open_row`, a cache keyed by every column but `last_evaluated_at`.
     """
-    columns = [column for column in alerts_table.c if column.name != "annotations"]
-    annotations_text = sa.cast(alerts_table.c.annotations, sa.Text).label("annotations")
-    query = sa.select(*columns, annotations_text).where(alerts_table.c.state.in_([state.value for state in OPEN_STATES]))
+    columns = [
+        sa.cast(column, sa.Text).label(column.name) if column.name in JSON_COLUMNS else column
+        for column in alerts_table.c
+        if column.name != "last_evaluated_at"
+    ]
+    query = sa.select(*columns, alerts_table.c.last_evaluated_at)
+    query = query.where(alerts_table.c.state.in_([state.value for state in OPEN_STATES]))
     if tenant is not None:
         query = query.where(alerts_table.c.tenant == tenant)
     found: dict[str, Alert] = {}
-    for row in conn.execute(query.order_by(alerts_table.c.id)).mappings():
-        alert = alert_from_row(row)
+    for row in conn.execute(query.order_by(alerts_table.c.id)):
+        values = tuple(row)
+        cached = decode_open_row(values[:-1])
+        fields = cached.copy()
+        # Copies of the two dicts, because the cached ones are shared by
+        # every alert decoded from the same row.
+        fields["labels"] = dict(fields["labels"])
+        fields["annotations"] = dict(fields["annotations"])
+        fields["last_evaluated_at"] = as_utc(values[-1])
+        alert = Alert.from_fields(fields)
         if alert.fingerprint in found:
             # Only a concurrent writer outside the service could cause this; the newer row wins.
             log.warning("fingerprint %s has more than one open alert; using alert %s", alert.fingerprint, alert.id)
@@ -343,29 +355,53 @@ def alert_values(alert: Alert) -> dict[str, Any]:
 SEVERITY_BY_VALUE = {severity.value: severity for severity in Severity}
 STATE_BY_VALUE = {state.value: state for state in AlertState}
 
-# Decoded `annotations` documents kept by their stored text, at most this
-# many. A cycle rewrites only the alerts that changed, so in a steady cycle
-# nearly every open alert's text is the same as in the previous cycle and
-# decoding it (JSON, route and escalation snapshots, times) is skipped.
-# An entry is its text (about 0.9 KB for an alert with two routes) plus
-# the decoded values, an estimated 2 KB in all, so a full cache is about
-# 32 MB. Beyond this many open alerts the cache only adds a lookup per
-# alert, because a cycle reads them in id order and LRU evicts each entry
-# before it is read again.
-DECODED_ANNOTATIONS_CACHE = 16384
+JSON_COLUMNS = frozenset(("labels", "annotations", "value"))
+
+# The columns `open_alerts` passes to `decode_open_row`, in table order.
+OPEN_ROW_COLUMNS = tuple(column.name for column in alerts_table.c if column.name != "last_evaluated_at")
+
+# Decoded open-alert rows kept by their stored values, at most this many.
+# A cycle rewrites only the alerts that changed and moves only
+# `last_evaluated_at` of the others. So in a steady cycle nearly every
+# open alert's row is the same as in the previous cycle, and decoding it
+# (JSON, route and escalation snapshots, times, severity and state) is skipped.
+# An entry (the row values, mostly the annotations text, plus the decoded
+# fields) took about 4.6 KB on average for the alerts of
+# bench/alert_cycle.py, which have one or two routes, so a full cache is
+# about 75 MB. Beyond this many open alerts the cache only adds a lookup
+# per alert, because a cycle reads them in id order and LRU evicts each
+# entry before it is read again.
+DECODED_ROWS_CACHE = 16384
 
 
 def alert_from_row(row: Mapping[str, Any]) -> Alert:
     """Build an Alert from an `alerts` row; unknown severity or state values raise KeyError.
 
-    The `annotations` column may be decoded (a dict) or, as `open_alerts`
-    selects it, its JSON text, which is decoded through a cache.
+    The `annotations` column may be decoded (a dict) or its JSON text.
     """
+    fields = fields_except_evaluation(row)
+    fields["last_evaluated_at"] = as_utc(row["last_evaluated_at"])
+    return Alert.from_fields(fields)
+
+
+@functools.lru_cache(maxsize=DECODED_ROWS_CACHE)
+def decode_open_row(values: tuple) -> dict[str, Any]:
+    """Decode the `OPEN_ROW_COLUMNS` values of a row, with the JSON columns as text, into Alert fields.
+
+    Callers must copy the returned dict and its `labels` and `annotations`
+    before handing them out. Every other value in it is immutable.
+    """
+    row = dict(zip(OPEN_ROW_COLUMNS, values))
+    for name in JSON_COLUMNS:
+        if row[name] is not None:
+            row[name] = json.loads(row[name])
+    return fields_except_evaluation(row)
+
+
+def fields_except_evaluation(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the Alert fields of an `alerts` row, all but `last_evaluated_at`."""
     raw = row["annotations"]
-    if isinstance(raw, str):
-        extra, own = decode_annotations_text(raw)
-    else:
-        extra, own = decode_annotations(raw or {})
+    extra, own = decode_annotations(json.loads(raw) if isinstance(raw, str) else raw or {})
     figures = row["value"] or {}
     fields = {
         "id": row["id"],
@@ -376,12 +412,10 @@ def alert_from_row(row: Mapping[str, Any]) -> Alert:
         "severity": SEVERITY_BY_VALUE[row["severity"]],
         "state": STATE_BY_VALUE[row["state"]],
         "pending_since": as_utc(row["pending_since"]),
-        "last_evaluated_at": as_utc(row["last_evaluated_at"]),
         "value": figures.get("value"),
         "threshold": figures.get("threshold"),
         "denominator": figures.get("denominator"),
-        # A copy, because the cached dict is shared by every alert decoded from the same text.
-        "annotations": dict(extra),
+        "annotations": extra,
         "fired_at": utc_or_none(row["fired_at"]),
         "resolved_at": utc_or_none(row["resolved_at"]),
         "acknowledged_at": utc_or_none(row["acknowledged_at"]),
@@ -390,14 +424,7 @@ def alert_from_row(row: Mapping[str, Any]) -> Alert:
         "last_notified_at": utc_or_none(row["last_notified_at"]),
     }
     fields.update(own)
-    return Alert.from_fields(fields)
-
-
-@functools.lru_cache(maxsize=DECODED_ANNOTATIONS_CACHE)
-def decode_annotations_text(text: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    # Safe to share because every value in `own` is immutable (str, tuple,
-    # datetime, frozen dataclass) and callers copy `extra`.
-    return decode_annotations(json.loads(text))
+    return fields
 
 
 def decode_annotations(annotations: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
