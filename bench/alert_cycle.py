@@ -2,6 +2,9 @@
 
 Usage: python bench/alert_cycle.py [SERIES] [BREACHED_SHARE] [CYCLES]
 Default: 10000 series, 20% of them breached, median of 5 cycles.
+The garbage collector runs with the thresholds the `inboxwatch` command
+sets (`cli.main.GC_THRESHOLDS`), as in the service; set
+INBOXWATCH_BENCH_DEFAULT_GC=1 to keep Python's defaults instead.
 
 Each cycle builds the series' rates in memory and judges them with 20
 threshold rules (500 series per rule, labelled by tenant, provider and
@@ -16,6 +19,7 @@ notifications and rewrite no alert: they only move `last_evaluated_at`.
 
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import sys
@@ -84,6 +88,10 @@ def call_nanoseconds() -> float:
 
 
 def main() -> None:
+    if not os.environ.get("INBOXWATCH_BENCH_DEFAULT_GC"):
+        from inboxwatch.cli.main import GC_THRESHOLDS
+
+        gc.set_threshold(*GC_THRESHOLDS)
     series_count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     breached_share = float(sys.argv[2]) if len(sys.argv) > 2 else 0.2
     cycles = int(sys.argv[3]) if len(sys.argv) > 3 else 5

@@ -13,6 +13,7 @@ stored values are the ones SQLAlchemy would produce, on every backend.
 from __future__ import annotations
 
 import weakref
+from datetime import datetime
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,8 +24,7 @@ from sqlalchemy.engine import Dialect
 # (ON CONFLICT) can be chosen by name.
 StatementFactory = Callable[[Dialect], sa.Insert]
 
-# JSON values converted and kept per column. A batch of log events shares a
-# handful of `extra` dicts, and dumping one costs several dict look-ups.
+# Converted JSON and datetime values kept per column (see JsonMemo and DateTimeMemo).
 MEMO_SIZE = 4096
 
 
@@ -54,6 +54,31 @@ class JsonMemo:
         return converted
 
 
+class DateTimeMemo:
+    """A datetime bind processor that remembers its last MEMO_SIZE results.
+
+    Log events share their seconds, and formatting a datetime (SQLite stores
+    text) costs several dict look-ups. The key includes the UTC offset,
+    because datetimes at the same instant in different zones compare equal
+    but format differently.
+    """
+
+    def __init__(self, processor: Callable[[Any], Any]) -> None:
+        self.processor = processor
+        self.memo: dict[tuple, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, datetime):
+            return self.processor(value)
+        key = (value, value.utcoffset())
+        converted = self.memo.get(key)
+        if converted is None:
+            if len(self.memo) >= MEMO_SIZE:
+                self.memo.clear()
+            converted = self.memo[key] = self.processor(value)
+        return converted
+
+
 class PreparedInsert:
     """One statement compiled for one dialect, with the row conversion it needs."""
 
@@ -69,6 +94,8 @@ class PreparedInsert:
             if processor is not None:
                 if isinstance(table.c[name].type, sa.JSON):
                     processor = JsonMemo(processor)
+                elif isinstance(table.c[name].type, sa.DateTime):
+                    processor = DateTimeMemo(processor)
                 self.processors.append((index, processor, processor(None)))
         if dialect.positional:
             positions = {name: index for index, name in enumerate(columns)}
