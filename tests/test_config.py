@@ -317,3 +317,24 @@ def test_duration_parse_rejects(text):
 def test_duration_format_round_trips():
     assert format_duration(timedelta(hours=1, minutes=30)) == "1h30m"
     assert parse_duration(format_duration(timedelta(seconds=90061))) == timedelta(seconds=90061)
+
+
+def test_sender_instance_ips_reach_ingest_options(tmp_path):
+    from inboxwatch.config.loader import load_config
+    from inboxwatch.service.ingest import IngestOptions
+
+    path = tmp_path / "inboxwatch.toml"
+    path.write_text('[sender]\ninstance_ips = { "postfix-out1" = " 203.0.113.10 ", "postfix-out2" = "2001:db8::0:7" }\n')
+    options = IngestOptions.from_config(load_config(path))
+    assert options.instance_ips == {"postfix-out1": "203.0.113.10", "postfix-out2": "2001:db8::7"}
+
+
+def test_sender_instance_ips_invalid_address_named(tmp_path):
+    from inboxwatch.config.loader import load_config
+    from inboxwatch.errors import ConfigError
+
+    path = tmp_path / "inboxwatch.toml"
+    path.write_text('[sender]\ninstance_ips = { "postfix-out1" = "203.0.113.999" }\n')
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert "invalid IP address '203.0.113.999' for instance 'postfix-out1'" in str(raised.value)

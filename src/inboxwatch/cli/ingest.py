@@ -114,11 +114,7 @@ def command(paths: tuple[str, ...], kind: str | None, config_path: str | None, s
     when no input could be read.
     """
     config = load_settings(config_path, store_url)
-    options = IngestOptions(
-        tenant=config.tenant,
-        recipient_retention=config.store.recipient_retention,
-        local_addresses=frozenset(config.sender.local_addresses),
-    )
+    options = IngestOptions.from_config(config)
     engine = open_store(config)
     console = Console(stderr=True)
     try:

@@ -78,6 +78,24 @@ class SenderSettings(Section):
     ips: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
     local_addresses: tuple[str, ...] = ()
+    # MTA instance name (Postfix syslog_name such as "postfix-out1", or an
+    # Exim host name) -> the IP address that instance sends from.
+    instance_ips: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("instance_ips")
+    @classmethod
+    def check_instance_ips(cls, values: dict[str, str]) -> dict[str, str]:
+        normalized = {}
+        for instance, address in values.items():
+            if not instance.strip():
+                raise ValueError("invalid instance name %r: expected a syslog name such as postfix-out1" % instance)
+            try:
+                normalized[instance.strip()] = str(ipaddress.ip_address(address.strip()))
+            except ValueError:
+                raise ValueError(
+                    "invalid IP address %r for instance %r: expected one address such as 203.0.113.7" % (address, instance)
+                ) from None
+        return normalized
 
     @field_validator("ips")
     @classmethod

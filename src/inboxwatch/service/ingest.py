@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import sqlalchemy as sa
 
@@ -30,6 +30,9 @@ from inboxwatch.sources.files import GZIP_MAGIC, STDIN, expand_paths, open_for_p
 from inboxwatch.store.db import as_utc
 from inboxwatch.store.events import RECIPIENT_RETENTION
 from inboxwatch.store.schema import ingests
+
+if TYPE_CHECKING:
+    from inboxwatch.config.models import Config
 
 __all__ = [
     "IngestOptions",
@@ -67,6 +70,16 @@ class IngestOptions:
     instance_ips: Mapping[str, str] = dataclasses.field(default_factory=dict)
     # Anchors yearless log timestamps; default: each file's modification time.
     reference_time: datetime | None = None
+
+    @classmethod
+    def from_config(cls, config: Config, tenant: str | None = None) -> "IngestOptions":
+        """Return the options a configuration sets, for `tenant` (default: the configured one)."""
+        return cls(
+            tenant=tenant or config.tenant,
+            recipient_retention=config.store.recipient_retention,
+            local_addresses=frozenset(config.sender.local_addresses),
+            instance_ips=dict(config.sender.instance_ips),
+        )
 
     def __post_init__(self) -> None:
         if self.recipient_retention not in RECIPIENT_RETENTION:

@@ -63,11 +63,7 @@ def utc_now() -> datetime:
 
 
 def ingest_options(config: Config, tenant: str | None = None) -> IngestOptions:
-    return IngestOptions(
-        tenant=tenant or config.tenant,
-        recipient_retention=config.store.recipient_retention,
-        local_addresses=frozenset(config.sender.local_addresses),
-    )
+    return IngestOptions.from_config(config, tenant)
 
 
 class Service:

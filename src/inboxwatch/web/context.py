@@ -30,11 +30,7 @@ class WebContext:
     sns_fetch: Fetcher
 
     def ingest_options(self, tenant: str | None = None) -> IngestOptions:
-        return IngestOptions(
-            tenant=tenant or self.config.tenant,
-            recipient_retention=self.config.store.recipient_retention,
-            local_addresses=frozenset(self.config.sender.local_addresses),
-        )
+        return IngestOptions.from_config(self.config, tenant)
 
 
 def web_context(request: Request) -> WebContext:
