@@ -46,3 +46,15 @@ def test_cli_status_explicit_now_empty_windows(tmp_path):
     result = run("status", "--store", "sqlite:///%s" % (tmp_path / "cli.db"), "--now", "2026-01-01T00:00")
     assert result.exit_code == 0, result.output
     assert "2026-01-01 00:00:00 UTC (--now)" in result.output
+
+
+def test_cli_quarantine_list_escapes_terminal_controls(tmp_path):
+    store = "sqlite:///%s" % (tmp_path / "cli.db")
+    text = tmp_path / "escapes.txt"
+    text.write_bytes(b"hello \x1b[31mRED\x1b[0m \x1b]0;new-title\x07 world\n")
+    run("ingest", "--store", store, str(text))
+    result = run("quarantine", "list", "--store", store)
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output
+    assert "\x07" not in result.output
+    assert "\\x1b]0;new-title\\x07" in result.output

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Mapping
 
 import click
@@ -10,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from inboxwatch.cli.settings import config_option, load_settings, open_store, store_option
-from inboxwatch.service.ingest import IngestOptions, IngestSummary, InputSummary
+from inboxwatch.service.ingest import IngestInterrupted, IngestOptions, IngestSummary, InputSummary
 from inboxwatch.model.text import plural
 from inboxwatch.service.mail_ingest import ingest_inputs
 
@@ -79,6 +81,17 @@ def describe_input(summary: InputSummary) -> list[str]:
     return lines
 
 
+# The shell's status for a command stopped by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
+
+
+def request_stop(stop: threading.Event) -> None:
+    """Handle the first Ctrl-C: finish the batch in hand, then stop. A second one aborts at once."""
+    stop.set()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    click.echo("stopping after the current batch (Ctrl-C again to abort at once)", err=True)
+
+
 def print_summary(summary: IngestSummary) -> None:
     click.echo(
         "read %d of %s: %s stored, %s skipped, %s rejected"
@@ -117,13 +130,20 @@ def command(paths: tuple[str, ...], kind: str | None, config_path: str | None, s
     options = IngestOptions.from_config(config)
     engine = open_store(config)
     console = Console(stderr=True)
+    stop = threading.Event()
+    previous_handler = signal.signal(signal.SIGINT, lambda signum, frame: request_stop(stop))
     try:
         if console.is_terminal:
             with ProgressDisplay(console) as display:
-                summary = ingest_inputs(engine, paths, kind=kind, options=options, progress=display.update)
+                summary = ingest_inputs(engine, paths, kind=kind, options=options, progress=display.update, stop=stop)
         else:
-            summary = ingest_inputs(engine, paths, kind=kind, options=options)
+            summary = ingest_inputs(engine, paths, kind=kind, options=options, stop=stop)
+    except IngestInterrupted as interrupted:
+        print_summary(interrupted.summary)
+        click.echo("interrupted: run the same command again to store the rest; nothing is stored twice", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     finally:
+        signal.signal(signal.SIGINT, previous_handler)
         engine.dispose()
 
     print_summary(summary)

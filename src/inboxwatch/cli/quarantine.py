@@ -7,6 +7,7 @@ import json
 import click
 
 from inboxwatch.cli.settings import config_option, load_settings, open_store, parse_time, store_option
+from inboxwatch.model.text import printable
 from inboxwatch.store.quarantine import list_quarantine
 
 # Characters of the raw input shown per item in the table view.
@@ -46,9 +47,12 @@ def list_command(
             }))
             continue
         where = "%s, %s" % (item.source, item.location) if item.location else item.source
-        click.echo("#%s %s %s (%s): %s" % (item.id, item.received_at.strftime("%Y-%m-%d %H:%M:%S"), where, item.kind, item.reason))
+        click.echo(
+            "#%s %s %s (%s): %s"
+            % (item.id, item.received_at.strftime("%Y-%m-%d %H:%M:%S"), printable(where), printable(item.kind), printable(item.reason))
+        )
         if item.raw:
-            preview = item.raw[:RAW_PREVIEW_CHARS].replace("\n", "\\n")
+            preview = printable(item.raw[:RAW_PREVIEW_CHARS])
             click.echo("    %s%s" % (preview, "..." if len(item.raw) > RAW_PREVIEW_CHARS else ""))
     if not items and not as_json:
         click.echo("no quarantined items")

@@ -17,6 +17,10 @@ SNIFF_BYTES = 64 * 1024
 # The longest raw excerpt a Rejected item keeps.
 MAX_REJECTED_RAW = 4096
 
+# The longest line, in characters, that `text_lines` yields whole. Real log
+# lines stay under a few KiB; syslog daemons commonly cut at 8 KiB or 64 KiB.
+MAX_LINE_CHARS = 1 << 20
+
 
 class Record(Protocol):
     """Anything a parser yields besides `Rejected`: it can render itself as JSON."""
@@ -84,14 +88,25 @@ def text_lines(stream: BinaryIO) -> Iterator[tuple[int, str]]:
     """Yield (line number, text) from a binary stream, decoding UTF-8 leniently.
 
     Log files mix encodings in practice; an undecodable byte becomes U+FFFD
-    instead of stopping the read.
+    instead of stopping the read. A line longer than MAX_LINE_CHARS is cut
+    there and the rest of it skipped, so an input without line breaks (a
+    decompressed run of zeros) cannot fill memory.
     """
     reader = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
     try:
-        for number, line in enumerate(reader, start=1):
+        number = 0
+        while line := reader.readline(MAX_LINE_CHARS):
+            number += 1
+            if len(line) >= MAX_LINE_CHARS and not line.endswith("\n"):
+                skip_rest_of_line(reader)
             yield number, line.rstrip("\r\n")
     finally:
         reader.detach()
+
+
+def skip_rest_of_line(reader: io.TextIOWrapper) -> None:
+    while (rest := reader.readline(MAX_LINE_CHARS)) and not rest.endswith("\n"):
+        pass
 
 
 def reject(message: str, raw: str | bytes = "", **where: Any) -> Rejected:

@@ -259,7 +259,9 @@ class PostfixLogParser:
             return None
         status = parse_status(parts.body)
         if status is None:
-            return [self.reject("delivery status line invalid: expected to=<...>, relay=..., status=...", line, number)]
+            missing = [name for name in ("to=", "relay=", "status=") if name not in parts.body]
+            problem = "missing field %s" % ", ".join(missing) if missing else "fields out of order or malformed"
+            return [self.reject("delivery status line invalid (%s): expected to=<...>, relay=..., status=..." % problem, line, number)]
         event_type = STATUS_TYPES.get(status.status)
         if event_type is None:
             # Address verification probes (deliverable, undeliverable) and

@@ -14,6 +14,7 @@ import gzip
 import io
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from inboxwatch.config.models import Config
 
 __all__ = [
+    "IngestInterrupted",
     "IngestOptions",
     "IngestSummary",
     "InputSummary",
@@ -114,6 +116,22 @@ class IngestSummary:
         return sum(summary.rejected for summary in self.inputs)
 
 
+# The error recorded for an input whose ingest was interrupted (Ctrl-C, SIGINT).
+INTERRUPTED = "interrupted before the end: run the ingest again to store the rest"
+
+
+class StopRequested(Exception):
+    """Raised inside `ingest_path` when its `stop` event is set."""
+
+
+class IngestInterrupted(KeyboardInterrupt):
+    """An ingest stopped by Ctrl-C or SIGINT; `summary` counts what was stored before it."""
+
+    def __init__(self, summary: IngestSummary) -> None:
+        super().__init__(INTERRUPTED)
+        self.summary = summary
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -147,14 +165,23 @@ def ingest_paths(
     options: IngestOptions = IngestOptions(),
     progress: ProgressCallback | None = None,
     clock: Callable[[], datetime] = utc_now,
+    stop: threading.Event | None = None,
 ) -> IngestSummary:
     """Ingest files, folders (every file under them) and `-` (standard input); gzip is read transparently.
 
     `kind` names the format; without it, each input's format is detected.
+    Setting `stop` (from a SIGINT handler, say) ends the ingest between two
+    items: what was read is stored, and IngestInterrupted is raised.
     """
     summary = IngestSummary()
     for path in expand_paths(paths):
-        summary.inputs.append(ingest_path(engine, path, kind=kind, options=options, progress=progress, clock=clock))
+        try:
+            summary.inputs.append(
+                ingest_path(engine, path, kind=kind, options=options, progress=progress, clock=clock, stop=stop)
+            )
+        except IngestInterrupted as interrupted:
+            summary.inputs.extend(interrupted.summary.inputs)
+            raise IngestInterrupted(summary) from None
     return summary
 
 
@@ -166,6 +193,7 @@ def ingest_path(
     options: IngestOptions,
     progress: ProgressCallback | None,
     clock: Callable[[], datetime],
+    stop: threading.Event | None = None,
 ) -> InputSummary:
     try:
         spec, stream = open_for_parsing(path, kind)
@@ -186,13 +214,19 @@ def ingest_path(
     )
     try:
         if can_parse_in_child(spec, total):
-            read_in_child(spec, stream, context, writer, progress, total)
+            read_in_child(spec, stream, context, writer, progress, total, stop)
         else:
-            read_here(spec, stream, context, writer, progress, total)
+            read_here(spec, stream, context, writer, progress, total, stop)
     except ParseError as exc:
         writer.add_input_error(exc, raw_excerpt(path))
     except (OSError, EOFError, gzip.BadGzipFile, UnicodeError) as exc:
         writer.add_input_error(ParseError("read failed: %s" % exc, source=path), raw_excerpt(path))
+    except StopRequested:
+        # Store what was read, so the counts on the input's `ingests` row
+        # are true; a second run stores the rest and nothing twice.
+        writer.summary.error = INTERRUPTED
+        log.warning("%s: ingest interrupted; storing what was read so far", path)
+        raise IngestInterrupted(IngestSummary([finish_input(engine, writer, clock)])) from None
     finally:
         stream.close()
     return finish_input(engine, writer, clock)
@@ -205,12 +239,15 @@ def read_here(
     writer: BatchWriter,
     progress: ProgressCallback | None,
     total: int | None,
+    stop: threading.Event | None,
 ) -> None:
     """Parse the input in this process into `writer`."""
     counter = CountingReader(stream)
     with io.BufferedReader(counter) as reader:
         for item in spec.parse(reader, context):
             writer.add(item)
+            if stop is not None and stop.is_set():
+                raise StopRequested()
             if progress is not None and writer.buffered == 0:
                 progress(context.source, counter.count, total)
     if progress is not None:
@@ -224,11 +261,15 @@ def read_in_child(
     writer: BatchWriter,
     progress: ProgressCallback | None,
     total: int | None,
+    stop: threading.Event | None,
 ) -> None:
     """Parse the input in a child process and write its batches into `writer` here."""
     batches = ChildParse(spec, stream, context, writer.new_batch, writer.batch_size, CountingReader)
     for batch in batches:
         writer.add_batch(batch)
+        if stop is not None and stop.is_set():
+            batches.close()
+            raise StopRequested()
         if progress is not None:
             progress(context.source, batches.bytes_read, total)
 

@@ -15,6 +15,7 @@ import dataclasses
 import gzip
 import io
 import logging
+import threading
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -26,6 +27,7 @@ from inboxwatch.model.records import Rejected
 from inboxwatch.parsers.base import SNIFF_BYTES, ParseContext
 from inboxwatch.service.batches import BatchWriter
 from inboxwatch.service.ingest import (
+    IngestInterrupted,
     IngestOptions,
     IngestSummary,
     InputSummary,
@@ -69,6 +71,7 @@ def ingest_inputs(
     options: IngestOptions = IngestOptions(),
     progress: ProgressCallback | None = None,
     clock: Callable[[], datetime] = utc_now,
+    stop: threading.Event | None = None,
 ) -> IngestSummary:
     """Ingest files, folders, maildirs (a folder with cur/, new/ and tmp/) and mbox files (starting with "From ").
 
@@ -85,7 +88,13 @@ def ingest_inputs(
                 messages = mbox_messages(file_path)
                 summary.inputs.append(ingest_messages(engine, file_path, "mbox", messages, kind=kind, options=options, clock=clock))
             else:
-                single = ingest_paths(engine, [file_path], kind=kind, options=options, progress=progress, clock=clock)
+                try:
+                    single = ingest_paths(
+                        engine, [file_path], kind=kind, options=options, progress=progress, clock=clock, stop=stop
+                    )
+                except IngestInterrupted as interrupted:
+                    summary.inputs.extend(interrupted.summary.inputs)
+                    raise IngestInterrupted(summary) from None
                 summary.inputs.extend(single.inputs)
     return summary
 

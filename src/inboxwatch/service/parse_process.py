@@ -21,6 +21,7 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
@@ -142,6 +143,9 @@ def run_child(
     On a whole-input error, the batch in progress is sent before the error,
     so the parent keeps every item parsed before it, as in-place parsing does.
     """
+    # Ctrl-C reaches the whole process group. The parent decides when to
+    # stop, and closes the pipe, which ends this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     code = 0
     counter = counting_reader(stream)
     batch = new_batch()
