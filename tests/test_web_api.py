@@ -238,3 +238,29 @@ def test_api_ingest_invalid_tenant_is_422(client):
     files = {"file": ("events.json", b"[]", "application/json")}
     response = client.post("/api/v1/ingest", files=files, data={"tenant": "Not A Tenant!"}, headers=bearer(client, "operator"))
     assert response.status_code == 422
+
+
+def test_api_openapi_declares_bearer_scheme(client):
+    document = client.get("/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"] == {"type": "http", "scheme": "bearer", "description": schemes["HTTPBearer"]["description"]}
+    assert {"HTTPBearer": []} in document["paths"]["/api/v1/metrics"]["get"]["security"]
+
+
+def test_api_openapi_lists_error_responses(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"400", "401", "403"} <= set(paths["/api/v1/metrics"]["get"]["responses"])
+    assert {"401", "403", "404", "409"} <= set(paths["/api/v1/alerts/{alert_id}/ack"]["post"]["responses"])
+    assert {"400", "401", "403", "404"} <= set(paths["/api/v1/silences"]["post"]["responses"]) | set(paths["/api/v1/silences/{silence_id}"]["delete"]["responses"])
+
+
+def test_api_openapi_documents_duration_form(client):
+    document = client.get("/openapi.json").json()
+    duration = document["components"]["schemas"]["NewSilence"]["properties"]["duration"]
+    assert "pattern" in str(duration)
+    assert "PT" not in str(duration)
+
+
+def test_api_docs_pages_are_off(client):
+    assert client.get("/docs").status_code == 404
+    assert client.get("/redoc").status_code == 404

@@ -171,6 +171,20 @@ def test_dashboard_operator_acknowledges_alert(page, server):
     page.screenshot(path=screenshot_path("alerts"), full_page=True)
 
 
+def test_dashboard_alerts_fit_phone(page, server):
+    base_url, _, tokens, alert_ids = server
+    page.set_viewport_size(PHONE)
+    log_in(page, base_url, tokens["operator"], "/alerts")
+    row = "tr[data-alert-id='%d']" % alert_ids["firing"]
+    card_right = page.eval_on_selector("#open-alerts", "table => table.closest('.card').getBoundingClientRect().right")
+    table_right = page.eval_on_selector("#open-alerts", "table => table.getBoundingClientRect().right")
+    button_right = page.eval_on_selector(row + " button.secondary", "button => button.getBoundingClientRect().right")
+    assert table_right <= card_right
+    assert button_right <= PHONE["width"]
+    assert page.eval_on_selector("#open-alerts", "table => table.closest('.scroll').scrollWidth <= table.closest('.scroll').clientWidth")
+    page.screenshot(path=screenshot_path("alerts-phone"), full_page=True)
+
+
 def test_dashboard_viewer_has_no_ack_button(page, server):
     base_url, _, tokens, _ = server
     log_in(page, base_url, tokens["viewer"], "/alerts")

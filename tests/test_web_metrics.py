@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from inboxwatch.model.alerts import Alert, AlertState, Severity
 from inboxwatch.store.alerts import save_alert
 
-from web_support import NOW, SendGridSigner, make_client, sendgrid_payload
+from web_support import NOW, NOW_SECONDS, SendGridSigner, make_client, sendgrid_payload
 
 
 def test_metrics_series_after_ingest(tmp_path):
@@ -45,3 +46,14 @@ def test_metrics_empty_store_has_no_lag(tmp_path):
     text = make_client(tmp_path).get("/metrics").text
     assert "inboxwatch_store_up 1.0" in text
     assert "inboxwatch_ingest_lag_seconds" not in text
+
+
+def test_metrics_lag_not_negative_for_future_event(tmp_path):
+    signer = SendGridSigner()
+    client = make_client(tmp_path, {"sendgrid": {"secret": signer.public_key_b64}})
+    event = {"email": "ann@gmail.com", "event": "delivered", "sg_event_id": "sg-future", "timestamp": NOW_SECONDS + 120, "response": "250 OK"}
+    body = json.dumps([event]).encode()
+    assert client.post("/webhooks/sendgrid", content=body, headers=signer.headers(body)).json()["stored"] == 1
+
+    text = client.get("/metrics").text
+    assert "inboxwatch_ingest_lag_seconds 0.0" in text

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -13,11 +15,12 @@ from inboxwatch.config.models import Config
 from inboxwatch.service.runner import Service
 from inboxwatch.store.db import open_engine
 from inboxwatch.store.schema import events
+from inboxwatch.store.tokens import create_token
 from inboxwatch.web.app import create_app
 from inboxwatch.web.server import ServerError, build_server, serve_until
 from inboxwatch.web.worker import http_worker
 
-from web_support import SendGridSigner, fixed_clock, sendgrid_payload
+from web_support import NOW, SendGridSigner, fixed_clock, sendgrid_payload
 
 # Long enough for a loaded test machine; no assertion depends on timing.
 START_TIMEOUT_SECONDS = 30
@@ -110,3 +113,41 @@ def test_service_runs_http_worker(tmp_path):
         service.stop.set()
         service.join()
     assert not any(thread.is_alive() for thread in service.threads)
+
+
+def test_server_stop_ends_alert_stream(tmp_path, caplog):
+    """An open alert stream ends by itself at shutdown: uvicorn neither cancels it nor logs an application error."""
+    engine = open_engine("sqlite:///%s" % (tmp_path / "store.db"))
+    with engine.begin() as conn:
+        _, token = create_token(conn, name="viewer", role="viewer", now=NOW - timedelta(days=1))
+    config = config_for(free_port())
+    server = build_server(create_app(engine, config, fixed_clock), config.service)
+    stop = threading.Event()
+    thread = threading.Thread(target=serve_until, args=(server, stop))
+    base_url = "http://127.0.0.1:%d" % config.service.http_port
+    caplog.set_level(logging.INFO)
+    thread.start()
+    try:
+        with httpx.Client(base_url=base_url, timeout=START_TIMEOUT_SECONDS) as client:
+            for _ in range(START_TIMEOUT_SECONDS * 10):
+                try:
+                    client.get("/healthz")
+                    break
+                except httpx.TransportError:
+                    stop.wait(0.1)
+            headers = {"Authorization": "Bearer " + token}
+            with client.stream("GET", "/api/v1/alerts/stream", headers=headers) as response:
+                chunks = response.iter_text()
+                assert next(chunks).startswith("retry:")
+                stop.set()
+                rest = "".join(chunks)
+    finally:
+        stop.set()
+        thread.join()
+        engine.dispose()
+
+    assert response.status_code == 200
+    assert "event:" not in rest
+    messages = [record.getMessage() for record in caplog.records]
+    assert not any("Exception in ASGI application" in message for message in messages)
+    assert not any("timeout graceful shutdown exceeded" in message for message in messages)

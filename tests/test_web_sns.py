@@ -109,3 +109,10 @@ def test_sns_subscription_for_other_topic_not_confirmed(client, sns_host):
     response = post(client, sns_host.sign(subscription_confirmation(other_topic)))
     assert response.status_code == 403
     assert sns_host.requests == []
+
+
+def test_sns_body_not_json_is_401(client):
+    response = client.post("/webhooks/ses", content=b"not json", headers={"Content-Type": "text/plain; charset=UTF-8"})
+    assert response.status_code == 401
+    assert "not valid JSON" in response.json()["detail"]
+    assert "cannot be verified" in response.json()["detail"]

@@ -225,3 +225,25 @@ def test_webhook_postmark_basic_auth(client):
 def test_webhook_missing_secret_variable_stops_startup(tmp_path):
     with pytest.raises(ConfigError, match="TEST_UNSET_KEY"):
         make_client(tmp_path, {"mailgun": {"secret_env": "TEST_UNSET_KEY"}}, environ={})
+
+
+def test_webhook_unknown_esp_lists_known(client):
+    response = client.post("/webhooks/nosuch", content=b"[]")
+    assert response.status_code == 404
+    detail = response.json()["detail"]
+    assert "[webhooks.nosuch]" not in detail
+    assert "not a known ESP" in detail
+    assert "sendgrid" in detail
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"{}"], ids=["broken-json", "no-signature"])
+def test_webhook_mailgun_unverifiable_body_is_401(client, body):
+    response = client.post("/webhooks/mailgun", content=body)
+    assert response.status_code == 401
+    assert count_rows(client, quarantine) == 0
+
+
+def test_webhook_mailgun_broken_json_says_so(client):
+    response = client.post("/webhooks/mailgun", content=b"{not json")
+    assert "not valid JSON" in response.json()["detail"]
+    assert "cannot be verified" in response.json()["detail"]

@@ -20,13 +20,19 @@ DURATION_PART = re.compile(r"(\d+)([smhd])")
 
 DURATION_EXAMPLES = 'a duration such as "30s", "5m", "1h" or "1h30m"'
 
+# The longest duration read: 100 years. Bounding it keeps `timedelta` and
+# time arithmetic such as `now + duration` clear of OverflowError.
+MAX_DURATION = timedelta(days=36500)
+
 
 def parse_duration(text: str) -> timedelta:
-    """Parse a duration such as "5m" or "1h30m"; raise ValueError naming the expected form."""
+    """Parse a duration such as "5m" or "1h30m"; raise ValueError naming the expected form, or the maximum when it is longer."""
     compact = text.strip().lower()
     if not DURATION_PATTERN.fullmatch(compact):
         raise ValueError("expected %s (units s, m, h, d)" % DURATION_EXAMPLES)
     seconds = sum(int(number) * UNIT_SECONDS[unit] for number, unit in DURATION_PART.findall(compact))
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError("duration %r is too long: the maximum is %s (100 years)" % (text, format_duration(MAX_DURATION)))
     return timedelta(seconds=seconds)
 
 

@@ -34,8 +34,9 @@ def ingest_upload(
     """Copy the upload to a temporary file, detect its format (unless `kind` names it) and ingest it.
 
     The file name takes part in detection, so the temporary file keeps the
-    upload's suffix. Raises ParseError when the format is unknown or the
-    file unreadable; whatever a parser rejects on the way is quarantined.
+    upload's suffix. Raises ParseError, worded for an API caller, when the
+    format is unknown or the file unreadable; whatever a parser rejects on
+    the way is quarantined.
     """
     suffix = "".join(os.path.basename(filename).partition(".")[1:])[-32:]
     source = "upload:%s" % os.path.basename(filename)
@@ -43,7 +44,10 @@ def ingest_upload(
         path = os.path.join(folder, "upload" + suffix)
         with open(path, "wb") as target:
             shutil.copyfileobj(stream, target)
-        spec, parse_stream = open_for_parsing(path, kind)
+        try:
+            spec, parse_stream = open_for_parsing(path, kind)
+        except ParseError as exc:
+            raise upload_error(exc, path, os.path.basename(filename)) from None
         context = ParseContext(
             source=source, reference_time=clock(), tenant=options.tenant, local_addresses=options.local_addresses
         )
@@ -51,6 +55,12 @@ def ingest_upload(
             return ingest_records(
                 engine, items_or_rejection(spec, parse_stream, context), source, kind=spec.kind, options=options, clock=clock
             )
+
+
+def upload_error(error: ParseError, path: str, filename: str) -> ParseError:
+    """Reword a ParseError from `open_for_parsing` for an upload: the upload's name for the temporary path, the `kind` field for `--kind`."""
+    message = error.message.replace(path, filename).replace("pass --kind", "set the kind field")
+    return ParseError(message, source=filename, line=error.line, offset=error.offset, field=error.field)
 
 
 def items_or_rejection(spec: ParserSpec, stream: BinaryIO, context: ParseContext) -> Iterator[Any]:

@@ -19,8 +19,9 @@ from inboxwatch.store.tokens import ApiToken
 from inboxwatch.web.auth import require_operator, require_viewer
 from inboxwatch.web.context import WebContext, web_context
 from inboxwatch.web.params import RowId
+from inboxwatch.web.responses import AUTHENTICATION, BAD_REQUEST, CONFLICT, NOT_FOUND
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=AUTHENTICATION)
 
 MAX_LIMIT = 1000
 
@@ -73,7 +74,7 @@ def alert_states(text: str) -> list[AlertState]:
     return states
 
 
-@router.get("", summary="List alerts, newest first", dependencies=[Depends(require_viewer)])
+@router.get("", summary="List alerts, newest first", dependencies=[Depends(require_viewer)], responses=BAD_REQUEST)
 def get_alerts(
     state: str = Query("open", description="open, all, or a comma-separated list of pending, firing, acknowledged, resolved"),
     tenant: str | None = Query(None),
@@ -85,7 +86,7 @@ def get_alerts(
     return {"alerts": [alert_json(alert) for alert in alerts]}
 
 
-@router.get("/{alert_id}", summary="Read one alert", dependencies=[Depends(require_viewer)])
+@router.get("/{alert_id}", summary="Read one alert", dependencies=[Depends(require_viewer)], responses=NOT_FOUND)
 def get_one_alert(alert_id: RowId, context: WebContext = Depends(web_context)) -> dict[str, Any]:
     with context.engine.connect() as conn:
         alert = get_alert(conn, alert_id)
@@ -94,7 +95,7 @@ def get_one_alert(alert_id: RowId, context: WebContext = Depends(web_context)) -
     return alert_json(alert)
 
 
-@router.get("/{alert_id}/history", summary="List an alert's state changes, oldest first", dependencies=[Depends(require_viewer)])
+@router.get("/{alert_id}/history", summary="List an alert's state changes, oldest first", dependencies=[Depends(require_viewer)], responses=NOT_FOUND)
 def get_history(alert_id: RowId, context: WebContext = Depends(web_context)) -> dict[str, Any]:
     with context.engine.connect() as conn:
         if get_alert(conn, alert_id) is None:
@@ -103,7 +104,7 @@ def get_history(alert_id: RowId, context: WebContext = Depends(web_context)) -> 
     return {"history": [{**entry, "time": iso(entry["time"])} for entry in entries]}
 
 
-@router.post("/{alert_id}/ack", summary="Acknowledge a firing alert")
+@router.post("/{alert_id}/ack", summary="Acknowledge a firing alert", responses={**NOT_FOUND, **CONFLICT})
 def post_ack(
     alert_id: RowId,
     change: AlertChange | None = None,
@@ -113,7 +114,7 @@ def post_ack(
     return change_alert(context, token, alert_id, "alert.acknowledge", acknowledge, change)
 
 
-@router.post("/{alert_id}/resolve", summary="Resolve an open alert by hand")
+@router.post("/{alert_id}/resolve", summary="Resolve an open alert by hand", responses={**NOT_FOUND, **CONFLICT})
 def post_resolve(
     alert_id: RowId,
     change: AlertChange | None = None,

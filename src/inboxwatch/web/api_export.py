@@ -28,9 +28,12 @@ from inboxwatch.store.overview import iter_alerts
 from inboxwatch.web.api_alerts import alert_json
 from inboxwatch.web.auth import require_viewer
 from inboxwatch.web.context import WebContext, web_context
+from inboxwatch.web.responses import AUTHENTICATION, BAD_REQUEST
 from inboxwatch.web.params import group_dimensions, parse_step, time_range
 
-router = APIRouter(prefix="/api/v1/export", tags=["export"], dependencies=[Depends(require_viewer)])
+router = APIRouter(
+    prefix="/api/v1/export", tags=["export"], dependencies=[Depends(require_viewer)], responses={**BAD_REQUEST, **AUTHENTICATION}
+)
 
 # Steps read per query: one day's worth, or one step when a step is longer than a day.
 CHUNK_LENGTH = timedelta(days=1)

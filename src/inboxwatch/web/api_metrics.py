@@ -10,9 +10,12 @@ from inboxwatch.analysis.rates import rates_for
 from inboxwatch.store.metrics import COUNT_FIELDS, CountRow, query_counts, query_series
 from inboxwatch.web.auth import require_viewer
 from inboxwatch.web.context import WebContext, web_context
+from inboxwatch.web.responses import AUTHENTICATION, BAD_REQUEST
 from inboxwatch.web.params import group_dimensions, parse_step, time_range
 
-router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"], dependencies=[Depends(require_viewer)])
+router = APIRouter(
+    prefix="/api/v1/metrics", tags=["metrics"], dependencies=[Depends(require_viewer)], responses={**BAD_REQUEST, **AUTHENTICATION}
+)
 
 # A series longer than this is refused, so one request cannot build a huge response.
 MAX_SERIES_STEPS = 5000

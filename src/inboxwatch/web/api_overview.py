@@ -10,9 +10,12 @@ from inboxwatch.analysis.overview import RANGES, build_overview
 from inboxwatch.store.metrics import FilterValue
 from inboxwatch.web.auth import require_viewer
 from inboxwatch.web.context import WebContext, web_context
+from inboxwatch.web.responses import AUTHENTICATION, BAD_REQUEST
 from inboxwatch.web.params import group_dimensions
 
-router = APIRouter(prefix="/api/v1/overview", tags=["metrics"], dependencies=[Depends(require_viewer)])
+router = APIRouter(
+    prefix="/api/v1/overview", tags=["metrics"], dependencies=[Depends(require_viewer)], responses={**BAD_REQUEST, **AUTHENTICATION}
+)
 
 
 def overview_filters(provider: str | None, ip: str | None, domain: str | None, campaign: str | None) -> dict[str, FilterValue]:
@@ -22,9 +25,13 @@ def overview_filters(provider: str | None, ip: str | None, domain: str | None, c
 
 
 def one_dimension(text: str) -> str:
-    dimensions = group_dimensions(text)
+    invalid = HTTPException(400, "invalid group_by %r: expected exactly one of provider, ip, domain, campaign, tenant" % text)
+    try:
+        dimensions = group_dimensions(text)
+    except HTTPException:
+        raise invalid from None
     if len(dimensions) != 1:
-        raise HTTPException(400, "invalid group_by %r: expected exactly one of provider, ip, domain, campaign, tenant" % text)
+        raise invalid
     return dimensions[0]
 
 

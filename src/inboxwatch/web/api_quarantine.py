@@ -9,9 +9,12 @@ from fastapi import APIRouter, Depends, Query
 from inboxwatch.store.quarantine import list_quarantine
 from inboxwatch.web.auth import require_viewer
 from inboxwatch.web.context import WebContext, web_context
+from inboxwatch.web.responses import AUTHENTICATION, BAD_REQUEST
 from inboxwatch.web.params import parse_time
 
-router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"], dependencies=[Depends(require_viewer)])
+router = APIRouter(
+    prefix="/api/v1/quarantine", tags=["quarantine"], dependencies=[Depends(require_viewer)], responses={**BAD_REQUEST, **AUTHENTICATION}
+)
 
 
 @router.get("", summary="List quarantined items, newest first")

@@ -7,23 +7,24 @@ next evaluation on, as one added with `inboxwatch silences add` does.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from inboxwatch.alerting.silences import silence_status
-from inboxwatch.config.durations import Duration
+from inboxwatch.config.durations import DURATION_PATTERN, MAX_DURATION, Duration, format_duration
 from inboxwatch.model.matchers import MatcherError, parse_matcher
 from inboxwatch.store.audit import record_audit
 from inboxwatch.store.silences import SilenceNotFoundError, add_silence, expire_silence, list_silences
 from inboxwatch.store.tokens import ApiToken
 from inboxwatch.web.auth import require_operator, require_viewer
 from inboxwatch.web.context import WebContext, web_context
-from inboxwatch.web.params import RowId
+from inboxwatch.web.params import RowId, bounded_time
+from inboxwatch.web.responses import AUTHENTICATION, BAD_REQUEST, NOT_FOUND
 
-router = APIRouter(prefix="/api/v1/silences", tags=["silences"])
+router = APIRouter(prefix="/api/v1/silences", tags=["silences"], responses=AUTHENTICATION)
 
 # How long a silence lasts when the request gives neither `ends_at` nor `duration`, as in the CLI.
 DEFAULT_DURATION = timedelta(hours=1)
@@ -32,27 +33,29 @@ DEFAULT_DURATION = timedelta(hours=1)
 MAX_MATCHERS = 32
 MAX_MATCHER_LENGTH = 1000
 
+# The schema of `duration`: the configuration file's form, not ISO 8601 (`PT2H` is rejected).
+DURATION_SCHEMA = {
+    "type": "string",
+    "pattern": "^%s$" % DURATION_PATTERN.pattern,
+    "description": "Whole numbers with units s, m, h, d, such as 30m, 2h or 1d12h; more than 0s and at most %s" % format_duration(MAX_DURATION),
+    "examples": ["2h"],
+}
+
 
 class NewSilence(BaseModel):
     """The body of a create call. Naive times are UTC; `starts_at` defaults to now."""
 
-    matchers: list[str] = Field(min_length=1, max_length=MAX_MATCHERS)
-    comment: str = Field(min_length=1, max_length=2000)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    duration: Duration | None = None
+    matchers: list[str] = Field(min_length=1, max_length=MAX_MATCHERS, description="Label matchers such as provider=\"gmail\"; all must match")
+    comment: str = Field(min_length=1, max_length=2000, description="Why the silence exists; required")
+    starts_at: datetime | None = Field(None, description="ISO 8601; default now")
+    ends_at: datetime | None = Field(None, description="ISO 8601; give this or duration, not both")
+    duration: Annotated[Duration, WithJsonSchema(DURATION_SCHEMA)] | None = Field(None, description="Default 1h when ends_at is not given")
 
 
 def silence_json(silence: dict[str, Any], now: datetime) -> dict[str, Any]:
     data = {key: value.isoformat() if isinstance(value, datetime) else value for key, value in silence.items()}
     data["status"] = silence_status(silence["starts_at"], silence["ends_at"], now)
     return data
-
-
-def utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 @router.get("", summary="List silences, oldest first", dependencies=[Depends(require_viewer)])
@@ -66,7 +69,7 @@ def get_silences(
     return {"silences": [silence_json(silence, now) for silence in silences]}
 
 
-@router.post("", summary="Create a silence", status_code=201)
+@router.post("", summary="Create a silence", status_code=201, responses=BAD_REQUEST)
 def post_silence(
     new: NewSilence,
     token: ApiToken = Depends(require_operator),
@@ -78,13 +81,23 @@ def post_silence(
         try:
             parse_matcher(text)
         except MatcherError as exc:
-            raise HTTPException(400, "invalid matcher %r: %s" % (text, exc)) from None
+            message = str(exc)
+            # Some MatcherErrors quote the matcher already; others name only the part that failed.
+            if not message.startswith("invalid matcher"):
+                message = "invalid matcher %r: %s" % (text, message)
+            raise HTTPException(400, message) from None
     if new.ends_at is not None and new.duration is not None:
         raise HTTPException(400, "ends_at and duration both set the end: give one of them")
+    if new.duration is not None and new.duration <= timedelta(0):
+        raise HTTPException(400, "invalid duration %s: expected more than 0s" % format_duration(new.duration))
 
     now = context.clock()
-    starts_at = utc(new.starts_at) if new.starts_at is not None else now
-    ends_at = utc(new.ends_at) if new.ends_at is not None else starts_at + (new.duration or DEFAULT_DURATION)
+    starts_at = bounded_time(new.starts_at, "starts_at") if new.starts_at is not None else now
+    if new.ends_at is not None:
+        ends_at = bounded_time(new.ends_at, "ends_at")
+    else:
+        # MAX_TIME leaves room for MAX_DURATION, so this cannot overflow.
+        ends_at = starts_at + (new.duration or DEFAULT_DURATION)
     if ends_at <= starts_at:
         raise HTTPException(
             400, "invalid silence: it would end at %s, not after its start at %s" % (ends_at.isoformat(), starts_at.isoformat())
@@ -111,7 +124,7 @@ def post_silence(
     return silence_json(silence, now)
 
 
-@router.delete("/{silence_id}", summary="Expire a silence now")
+@router.delete("/{silence_id}", summary="Expire a silence now", responses=NOT_FOUND)
 def delete_silence(
     silence_id: RowId,
     token: ApiToken = Depends(require_operator),

@@ -6,7 +6,8 @@ process or on another machine. Each change is one `alert` event whose id
 is the history row id. A browser's EventSource sends that id back in
 `Last-Event-ID` when it reconnects, so no change is lost across a dropped
 connection. A comment line goes out after 15 seconds without events, so
-proxies that close idle connections keep this one open.
+proxies that close idle connections keep this one open. The stream ends
+within a poll interval of the server starting to shut down.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -26,6 +28,8 @@ from fastapi.responses import StreamingResponse
 from inboxwatch.store.overview import alert_changes, last_history_id
 from inboxwatch.web.auth import require_viewer
 from inboxwatch.web.context import WebContext, web_context
+from inboxwatch.web.params import MAX_ROW_ID
+from inboxwatch.web.responses import AUTHENTICATION, BAD_REQUEST
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +56,12 @@ async def alert_events(
     after_id: int,
     is_disconnected: Callable[[], Awaitable[bool]],
     *,
+    stopping: threading.Event | None = None,
     poll_seconds: float = POLL_SECONDS,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
 ) -> AsyncIterator[str]:
-    """Yield SSE text: each alert change after `after_id`, and a heartbeat comment when idle, until the client leaves."""
+    """Yield SSE text: each alert change after `after_id`, and a heartbeat comment when idle, until the client leaves or `stopping` is set."""
+    stopping = stopping or threading.Event()
 
     def read_changes(last_id: int) -> list[dict[str, Any]]:
         with engine.connect() as conn:
@@ -63,7 +69,7 @@ async def alert_events(
 
     yield "retry: %d\n\n" % RETRY_MILLISECONDS
     last_write = time.monotonic()
-    while not await is_disconnected():
+    while not stopping.is_set() and not await is_disconnected():
         try:
             changes = await run_in_threadpool(read_changes, after_id)
         except sa.exc.SQLAlchemyError as exc:
@@ -82,9 +88,14 @@ async def alert_events(
 
 
 def parse_last_event_id(text: str) -> int:
-    if not text.isdigit():
-        raise HTTPException(400, "invalid Last-Event-ID %r: expected the id of an alert event, a whole number" % text)
-    return int(text)
+    expected = "expected the id of an alert event, a whole number from 0 to %d" % MAX_ROW_ID
+    # isdecimal, not isdigit: int() rejects digits such as superscripts that isdigit accepts.
+    if not text.isdecimal() or not text.isascii():
+        raise HTTPException(400, "invalid Last-Event-ID %r: %s" % (text, expected))
+    value = int(text)
+    if value > MAX_ROW_ID:
+        raise HTTPException(400, "invalid Last-Event-ID %r: %s" % (text, expected))
+    return value
 
 
 @router.get(
@@ -92,7 +103,7 @@ def parse_last_event_id(text: str) -> int:
     summary="Alert state changes as server-sent events",
     response_class=StreamingResponse,
     dependencies=[Depends(require_viewer)],
-    responses={200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"}},
+    responses={200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"}, **BAD_REQUEST, **AUTHENTICATION},
 )
 async def stream_alerts(
     request: Request,
@@ -103,7 +114,7 @@ async def stream_alerts(
         after_id = parse_last_event_id(last_event_id.strip())
     else:
         after_id = await run_in_threadpool(newest_history_id, context.engine)
-    events = alert_events(context.engine, after_id, request.is_disconnected)
+    events = alert_events(context.engine, after_id, request.is_disconnected, stopping=context.stopping)
     # X-Accel-Buffering stops nginx from holding events back in its buffer.
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(events, media_type="text/event-stream", headers=headers)

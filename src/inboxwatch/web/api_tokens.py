@@ -11,9 +11,10 @@ from inboxwatch.store.audit import record_audit
 from inboxwatch.store.tokens import ROLES, ApiToken, TokenNotFoundError, create_token, list_tokens, revoke_token
 from inboxwatch.web.auth import require_admin
 from inboxwatch.web.context import WebContext, web_context
+from inboxwatch.web.responses import AUTHENTICATION, NOT_FOUND
 from inboxwatch.web.params import RowId
 
-router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
+router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], responses=AUTHENTICATION)
 
 
 class NewToken(BaseModel):
@@ -47,7 +48,7 @@ def post_token(new: NewToken, caller: ApiToken = Depends(require_admin), context
     return {**token_json(stored), "token": text}
 
 
-@router.delete("/{token_id}", summary="Revoke a token")
+@router.delete("/{token_id}", summary="Revoke a token", responses=NOT_FOUND)
 def delete_token(token_id: RowId, caller: ApiToken = Depends(require_admin), context: WebContext = Depends(web_context)) -> dict[str, Any]:
     now = context.clock()
     try:

@@ -57,7 +57,15 @@ def create_app(
         sns_fetch=sns_fetch,
     )
 
-    app = FastAPI(title="inboxwatch", version=__version__, description="Email deliverability monitoring: webhooks, metrics and alerts.")
+    # The interactive /docs and /redoc pages load their scripts from a CDN, which an offline
+    # install cannot reach, so they are off; /openapi.json serves the document for other tools.
+    app = FastAPI(
+        title="inboxwatch",
+        version=__version__,
+        description="Email deliverability monitoring: webhooks, metrics and alerts.",
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.context = context
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], summary="The process is up")
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"], summary="The store answers and its schema is current")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from inboxwatch.store.tokens import ApiToken, find_token, touch_token
 from inboxwatch.web.context import WebContext, web_context
@@ -56,10 +57,20 @@ def lookup_token(context: WebContext, token: str) -> ApiToken | None:
     return found
 
 
+# Declares the bearer scheme in the OpenAPI document (the Authorize button of
+# OpenAPI tools). auto_error is off because `require_role` reads the header
+# itself, so that GET requests may use the session cookie instead.
+BEARER_SCHEME = HTTPBearer(auto_error=False, description="An API token from `inboxwatch tokens create`")
+
+
 def require_role(role: str) -> Callable[..., ApiToken]:
     """Build a dependency that returns the caller's token when its role includes `role`."""
 
-    def dependency(request: Request, context: WebContext = Depends(web_context)) -> ApiToken:
+    def dependency(
+        request: Request,
+        context: WebContext = Depends(web_context),
+        _credentials: HTTPAuthorizationCredentials | None = Depends(BEARER_SCHEME),
+    ) -> ApiToken:
         token = request_token(request)
         if token is None:
             raise HTTPException(401, "missing API token: send Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})

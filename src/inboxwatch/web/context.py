@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -28,6 +29,8 @@ class WebContext:
     verifiers: dict[str, Verifier]
     # Fetches SNS SubscribeURLs; certificate fetches go through the SNS verifier's cache.
     sns_fetch: Fetcher
+    # Set when the server starts shutting down, so that endless responses (alert streams) end by themselves.
+    stopping: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     def ingest_options(self, tenant: str | None = None) -> IngestOptions:
         return IngestOptions.from_config(self.config, tenant)

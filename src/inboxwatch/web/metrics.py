@@ -65,7 +65,11 @@ class StoreCollector(Collector):
         yield from families
 
     def store_families(self, conn: sa.Connection, now: datetime) -> Iterator[Metric]:
-        events = CounterMetricFamily("inboxwatch_events", "Delivery events stored, by type and mailbox provider", labels=["type", "provider"])
+        events = CounterMetricFamily(
+            "inboxwatch_events",
+            "Delivery events stored, by type and mailbox provider; type hard_bounced is a subset of bounced",
+            labels=["type", "provider"],
+        )
         minute_end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
         for row in query_counts(conn, start=EPOCH, end=minute_end, group_by=("provider",)):
             for field in COUNT_FIELDS:
@@ -98,6 +102,8 @@ class StoreCollector(Collector):
 
         newest = newest_event_time(conn)
         if newest is not None:
+            # An event dated in the future (a sender's clock running ahead) would make the lag negative; 0 means "up to date".
+            lag = max(0.0, (now - newest).total_seconds())
             yield GaugeMetricFamily(
-                "inboxwatch_ingest_lag_seconds", "Now minus the time of the newest stored event", value=(now - newest).total_seconds()
+                "inboxwatch_ingest_lag_seconds", "Now minus the time of the newest stored event, at least 0", value=lag
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 
 import uvicorn
@@ -15,13 +16,25 @@ log = logging.getLogger(__name__)
 
 
 # Seconds the requests in flight get to finish at shutdown. Alert event
-# streams never finish by themselves, so without a limit an open dashboard
-# would keep the process from stopping.
+# streams end by themselves within a poll interval once `WebContext.stopping`
+# is set; the limit covers any other response that hangs.
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 class ServerError(InboxwatchError):
     """The HTTP server could not start."""
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, which at shutdown first sets `stopping` so that open alert streams end instead of being cancelled."""
+
+    def __init__(self, config: uvicorn.Config, stopping: threading.Event) -> None:
+        super().__init__(config)
+        self.stopping = stopping
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.stopping.set()
+        await super().shutdown(sockets)
 
 
 def build_server(app: FastAPI, settings: ServiceSettings) -> uvicorn.Server:
@@ -39,7 +52,7 @@ def build_server(app: FastAPI, settings: ServiceSettings) -> uvicorn.Server:
         lifespan="off",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    return uvicorn.Server(config)
+    return Server(config, app.state.context.stopping)
 
 
 def serve_until(server: uvicorn.Server, stop: threading.Event) -> None:

@@ -5,7 +5,10 @@ events are committed, and only then does the ESP get a 2xx. The status codes:
 
 - 200: stored, or only duplicates.
 - 400: the payload could not be read. It is quarantined.
-- 401: credentials or signature missing. 403: wrong, stale or replayed.
+- 401: credentials or signature missing. For Mailgun and SES the signature
+  is inside the body, so a body that is not valid JSON gets 401, not 400,
+  and is not quarantined.
+- 403: wrong, stale or replayed.
 - 404: no `[webhooks.<esp>]` table. 413: body too large.
 - 503: the store failed, so the ESP retries later.
 """
@@ -21,6 +24,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from inboxwatch.config.webhooks import WEBHOOK_ESPS
 from inboxwatch.errors import StoreError
 from inboxwatch.parsers.jsoninput import MAX_JSON_BYTES
 from inboxwatch.service.webhook_intake import accept_webhook
@@ -69,7 +73,7 @@ async def check_webhook(esp: str, context: WebContext = Depends(web_context)) ->
 async def receive_webhook(esp: str, request: Request, context: WebContext = Depends(web_context)) -> Response:
     verifier = context.verifiers.get(esp)
     if verifier is None:
-        return JSONResponse({"detail": "no webhook receiver for %r: add a [webhooks.%s] table to the configuration" % (esp, esp)}, 404)
+        return JSONResponse({"detail": unconfigured_message(esp)}, 404)
     counter = context.webhook_requests
     try:
         body = await read_body(request)
@@ -114,6 +118,12 @@ async def receive_webhook(esp: str, request: Request, context: WebContext = Depe
         return JSONResponse({"detail": "malformed payload: %s" % outcome.malformed_reason, **counts}, 400)
     counter.labels(esp, "accepted").inc()
     return JSONResponse(counts, 200)
+
+
+def unconfigured_message(esp: str) -> str:
+    if esp in WEBHOOK_ESPS:
+        return "no webhook receiver for %r: add a [webhooks.%s] table to the configuration" % (esp, esp)
+    return "no webhook receiver for %r: not a known ESP; known: %s" % (esp, ", ".join(WEBHOOK_ESPS))
 
 
 def tenant_of(context: WebContext, esp: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from inboxwatch.store.reports import dmarc_sources
@@ -56,7 +56,7 @@ def dns_page(request: Request, token: ApiToken = Depends(page_viewer), context: 
 def dmarc_page(request: Request, token: ApiToken = Depends(page_viewer), context: WebContext = Depends(web_context)) -> Response:
     range_name = request.query_params.get("range", "7d")
     if range_name not in DMARC_RANGES:
-        range_name = "7d"
+        raise HTTPException(400, "invalid range %r: expected one of %s" % (range_name, ", ".join(DMARC_RANGES)))
     end = context.clock()
     start = end - DMARC_RANGES[range_name]
     with context.engine.connect() as conn:

@@ -23,13 +23,14 @@ SIGNATURE_FIELDS = ("timestamp", "token", "signature", "parent-signature")
 
 
 def signature_fields(body: bytes) -> dict[str, str]:
-    """Return the signature fields found in a JSON or form body."""
+    """Return the signature fields found in a JSON or form body; raises VerificationError (401) for a body that is not valid JSON."""
     text = body.decode("utf-8", errors="replace").lstrip()
     if text.startswith("{"):
         try:
             payload = json.loads(text)
-        except json.JSONDecodeError:
-            return {}
+        except json.JSONDecodeError as exc:
+            # The signature is inside the body, so a broken body cannot be verified and is not quarantined.
+            raise VerificationError("invalid body: not valid JSON (%s), so its Mailgun signature cannot be verified" % exc.msg, status=401) from None
         fields = payload.get("signature") if isinstance(payload, dict) else None
         if not isinstance(fields, dict):
             return {}
@@ -46,7 +47,7 @@ class MailgunVerifier:
     def verify(self, request: WebhookRequest, now: datetime) -> str | None:
         fields = signature_fields(request.body)
         if not all(key in fields for key in ("timestamp", "token", "signature")):
-            raise missing("Mailgun signature fields timestamp, token and signature")
+            raise missing("Mailgun signature fields timestamp, token and signature: the body must be JSON or a form that contains them")
         expected = hmac.new(self.signing_key, (fields["timestamp"] + fields["token"]).encode("utf-8"), hashlib.sha256).hexdigest()
         offered = [fields["signature"], fields.get("parent-signature", "")]
         if not any(hmac.compare_digest(expected, candidate.lower()) for candidate in offered):

@@ -155,7 +155,10 @@ def decode_envelope(body: bytes) -> dict[str, Any]:
     try:
         envelope = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise missing("SNS envelope: the body is not JSON (raw message delivery must be off)") from None
+        # The signature is inside the envelope, so a broken body cannot be verified and is not quarantined.
+        raise VerificationError(
+            "invalid body: not valid JSON, so its SNS signature cannot be verified (raw message delivery must be off)", status=401
+        ) from None
     if not isinstance(envelope, dict) or "Type" not in envelope or "TopicArn" not in envelope:
         raise missing("SNS envelope: Type and TopicArn (raw message delivery must be off)")
     return envelope
