@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
 
-from inboxwatch.analysis.grades import build_benchmarks, default_tables, grade_providers, missing_data_note
+from inboxwatch.analysis.grades import PostmasterSpamRate, build_benchmarks, default_tables, grade_providers, missing_data_note
 from inboxwatch.cli.main import cli
 from inboxwatch.config.loader import validate_config
 from inboxwatch.errors import ConfigError
 from inboxwatch.service.complaint_sources import configured_complaint_sources, has_complaint_data
 from inboxwatch.store.db import open_engine
+from inboxwatch.model.reputation import PostmasterDayRecord
+from inboxwatch.store.bounce_reasons import bounce_reason_counts
 from inboxwatch.store.metrics import CountRow
+from inboxwatch.store.reputation import store_postmaster
 from inboxwatch.store.schema import events, rollups, rollups_hourly, rollups_quarter_hour
 
 
@@ -152,3 +155,75 @@ def test_grades_command_no_complaint_source(tmp_path):
     assert "no data" in gmail
     assert "0.00%" not in gmail
     assert "Overall grade: A (based on delivery rate and bounce rate only; no complaint data" in result.output
+
+
+def test_grades_gmail_complaints_from_postmaster():
+    spam = PostmasterSpamRate(0.0042, 3)
+    rows = [counts("gmail", 100000, 500, 0), counts("yahoo", 100000, 500, 0)]
+    report = grade_providers(rows, DEFAULTS, 7, 500, complaint_data=False, postmaster_spam=spam)
+    gmail, yahoo = report.providers
+    complaint = gmail.metrics[2]
+    assert complaint.source == "Postmaster Tools spam rate, mean of 3 daily rates"
+    assert complaint.value == pytest.approx(0.0042)
+    assert complaint.grade == "F"
+    assert yahoo.metrics[2].has_data is False
+    assert yahoo.metrics[2].source == ""
+    assert report.recommendations[0].startswith(
+        "Gmail complaint rate 0.42% over 7 days (Postmaster Tools spam rate, mean of 3 daily rates), grade F: above Google's 0.1% guidance; "
+    )
+    assert missing_data_note(report).endswith("; except Gmail, whose complaint rate is Postmaster Tools' spam rate")
+
+
+def test_grades_gmail_event_complaints_outrank_postmaster():
+    report = grade_providers([counts("gmail", 100000, 500, 20)], DEFAULTS, 7, 500, postmaster_spam=PostmasterSpamRate(0.0042, 3))
+    complaint = report.providers[0].metrics[2]
+    assert complaint.source == ""
+    assert complaint.grade == "A"
+
+
+def test_grades_blocklist_bounces_advice():
+    reasons = {"microsoft": {"blocked": 250, "badreputation": 30, "userunknown": 20, "unknown": 400}}
+    report = grade_providers([counts("microsoft", 10000, 300, 0)], DEFAULTS, 7, 500, bounce_reasons=reasons)
+    (text,) = [text for text in report.recommendations if "bounce rate" in text]
+    assert "suppress hard-bounced addresses" not in text
+    assert "(280 of 300 bounces with a known reason: blocked 250, badreputation 30)" in text
+    assert "inboxwatch check blocklists" in text
+
+
+def test_grades_address_bounces_keep_hygiene_advice():
+    reasons = {"microsoft": {"blocked": 100, "userunknown": 200}}
+    report = grade_providers([counts("microsoft", 10000, 300, 0)], DEFAULTS, 7, 500, bounce_reasons=reasons)
+    (text,) = [text for text in report.recommendations if "bounce rate" in text]
+    assert "suppress hard-bounced addresses" in text
+
+
+def test_grades_command_postmaster_spam_rate(tmp_path):
+    engine = store_with_postfix_mail(tmp_path)
+    with engine.begin() as conn:
+        days = [PostmasterDayRecord("shop.example", date(2026, 3, day), "v2", spam_rate=0.0042) for day in (3, 4)]
+        store_postmaster(conn, days, tenant="default", now=datetime(2026, 3, 5, tzinfo=timezone.utc))
+    engine.dispose()
+    store = "sqlite:///%s" % (tmp_path / "store.db")
+    result = CliRunner().invoke(cli, ["grades", "--store", store, "--now", "2026-03-05T00:00:00Z", "--days", "2"])
+    assert result.exit_code == 0, result.output
+    gmail = next(line for line in result.output.splitlines() if line.startswith("Gmail"))
+    assert "F 0.42% (Postmaster)" in gmail
+    assert "Source of Gmail complaint rate: Postmaster Tools spam rate, mean of 2 daily rates" in result.output
+
+
+def test_bounce_reason_counts_per_provider(tmp_path):
+    engine = open_engine("sqlite:///%s" % (tmp_path / "store.db"))
+    end = datetime(2026, 3, 5, tzinfo=timezone.utc)
+    rows = [
+        ("microsoft", "blocked", end - timedelta(hours=1)),
+        ("microsoft", "blocked", end - timedelta(hours=2)),
+        ("microsoft", None, end - timedelta(hours=3)),
+        ("gmail", "userunknown", end - timedelta(hours=1)),
+        ("gmail", "userunknown", end + timedelta(hours=1)),
+    ]
+    with engine.begin() as conn:
+        for index, (provider, reason, time) in enumerate(rows):
+            conn.execute(events.insert().values(event_key="%064d" % index, time=time, type="bounced", source="postfix", tenant="default", provider=provider, bounce_reason=reason))
+        counts_by_provider = bounce_reason_counts(conn, end - timedelta(days=1), end)
+    engine.dispose()
+    assert counts_by_provider == {"microsoft": {"blocked": 2, "unknown": 1}, "gmail": {"userunknown": 1}}

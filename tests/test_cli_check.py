@@ -46,7 +46,7 @@ def json_lines(output):
 
 def test_check_blocklists_json_lines(server, in_empty_folder):
     result = run("check", "blocklists", "192.0.2.10", "192.0.2.11", "--zone", "bl.test", "--zone", "spamhaus-zen", "--json", "--nameserver", server.address, "--timeout", "0.5")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 4, result.output
     rows = {(row["asset"], row["list"]): row for row in json_lines(result.stdout)}
     assert rows[("192.0.2.10", "bl.test")]["status"] == "listed"
     assert rows[("192.0.2.10", "bl.test")]["reason"] == "spam trap hits"
@@ -61,7 +61,7 @@ def test_check_blocklists_json_lines(server, in_empty_folder):
 def test_check_blocklists_config_assets(server, in_empty_folder):
     (in_empty_folder / "inboxwatch.toml").write_text('[sender]\nips = ["192.0.2.10"]\ndomains = []\n')
     result = run("check", "blocklists", "--zone", "bl.test", "--json", "--nameserver", server.address)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 4, result.output
     assert [row["asset"] for row in json_lines(result.stdout)] == ["192.0.2.10"]
 
 
@@ -147,7 +147,7 @@ def test_check_blocklists_query_name_as_asset(server, in_empty_folder):
 
 def test_check_blocklists_inapplicable_pair_rows(server, in_empty_folder):
     result = run("check", "blocklists", "192.0.2.10", "example.com", "--zone", "spamhaus-zen", "--zone", "spamhaus-dbl", "--json", "--nameserver", server.address, "--timeout", "0.5")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 4, result.output
     rows = {(row["asset"], row["list"]): row for row in json_lines(result.stdout)}
     assert set(rows) == {("192.0.2.10", "spamhaus-zen"), ("192.0.2.10", "spamhaus-dbl"), ("example.com", "spamhaus-zen"), ("example.com", "spamhaus-dbl")}
     assert rows[("192.0.2.10", "spamhaus-dbl")]["meaning"] == "not applicable"
@@ -192,3 +192,43 @@ def test_check_auth_table_ptr_and_notes(server, in_empty_folder):
     assert "           note: no record at _smtp._tls.good.test" in lines
     assert "           error: no record at _smtp._tls.good.test" not in lines
     assert "           error: no DKIM selector given: selectors cannot be discovered from DNS, pass --dkim-selector" in lines
+
+
+def stored_rows(folder, table_name):
+    from inboxwatch.store.db import open_engine
+    from inboxwatch.store import schema
+
+    engine = open_engine("sqlite:///%s" % (folder / "inboxwatch.db"))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(schema.metadata.tables[table_name].select()).mappings().all()
+    finally:
+        engine.dispose()
+
+
+def test_check_blocklists_stores_results(server, in_empty_folder):
+    result = run("check", "blocklists", "192.0.2.10", "192.0.2.11", "--zone", "bl.test", "--nameserver", server.address, "--timeout", "0.5")
+    assert result.exit_code == 4, result.output
+    rows = stored_rows(in_empty_folder, "dns_check_results")
+    assert sorted((row["kind"], row["subject"], row["status"]) for row in rows) == [("blocklist", "192.0.2.10", "listed"), ("blocklist", "192.0.2.11", "clear")]
+    (episode,) = stored_rows(in_empty_folder, "blocklist_listings")
+    assert episode["asset"] == "192.0.2.10"
+    assert episode["delisted_at"] is None
+
+
+def test_check_blocklists_clear_exits_0(server, in_empty_folder):
+    result = run("check", "blocklists", "192.0.2.11", "--zone", "bl.test", "--nameserver", server.address, "--timeout", "0.5")
+    assert result.exit_code == 0, result.output
+
+
+def test_check_blocklists_no_save(server, in_empty_folder):
+    result = run("check", "blocklists", "192.0.2.10", "--zone", "bl.test", "--no-save", "--nameserver", server.address, "--timeout", "0.5")
+    assert result.exit_code == 4, result.output
+    assert not (in_empty_folder / "inboxwatch.db").exists()
+
+
+def test_check_auth_stores_and_fails(server, in_empty_folder):
+    result = run("check", "auth", "good.test", "nospf.test", "--nameserver", server.address, "--ip", "192.0.2.25", "--mta-sts-url", "https://127.0.0.1:9/{domain}", "--timeout", "0.5")
+    assert result.exit_code == 4, result.output
+    rows = stored_rows(in_empty_folder, "dns_check_results")
+    assert sorted((row["kind"], row["subject"]) for row in rows) == [("auth", "good.test"), ("auth", "nospf.test")]

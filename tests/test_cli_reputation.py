@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from inboxwatch.cli.main import cli
-from reputation_support import ScriptedServer, text_response
+from reputation_support import ScriptedServer, json_response, text_response
 
 SNDS_DATA = "203.0.113.10,3/2/2026 8:00 AM,3/3/2026 8:00 AM,5200,5100,5150,RED,1.2%,,,0,,,\n"
 
@@ -51,7 +51,7 @@ def test_reputation_unreachable_feed_reported(tmp_path):
     status = CliRunner().invoke(cli, ["reputation", "status", "--config", config])
     assert fetched.exit_code == 1
     assert "FAILED: SNDS data export failed: HTTP 503" in fetched.output
-    assert "Microsoft SNDS: NOT reachable" in status.output
+    assert "Microsoft SNDS: FAILED; last attempt" in status.output
     assert "last success never" in status.output
     assert "test-key-0123456789" not in status.output + fetched.output
 
@@ -98,3 +98,23 @@ def test_reputation_status_ip_status_not_blocked(tmp_path):
     CliRunner().invoke(cli, ["ingest", "--store", store, str(path)])
     status = CliRunner().invoke(cli, ["reputation", "status", "--store", store])
     assert "203.0.113.10-203.0.113.10 not blocked, 203.0.113.12-203.0.113.13 blocked" in status.output
+
+
+def test_postmaster_v2_failure_exits_1(tmp_path):
+    with ScriptedServer() as server:
+        server.add("/token", json_response(200, {"access_token": "token", "expires_in": 3600}))
+        server.add("/v2/domains/shop.example/domainStats:query", json_response(401, {"error": "invalid credentials"}))
+        server.add("/v2/domains/shop.example/complianceStatus", json_response(500, {}))
+        path = tmp_path / "inboxwatch.toml"
+        path.write_text(
+            '[store]\nurl = "sqlite:///%s"\n\n[reputation]\nattempts = 1\n\n[reputation.postmaster]\ndomains = ["shop.example"]\n'
+            'client_id = "cid"\nclient_secret = "secret-5678"\nrefresh_token = "refresh-1234"\nbase_url = "%s"\ntoken_url = "%s/token"\ntraffic_stats_v1 = false\n'
+            % (tmp_path / "store.db", server.url, server.url)
+        )
+        fetched = CliRunner().invoke(cli, ["reputation", "fetch", "--feed", "postmaster", "--config", str(path)])
+    status = CliRunner().invoke(cli, ["reputation", "status", "--config", str(path)])
+    assert fetched.exit_code == 1, fetched.output
+    assert "Google Postmaster Tools: FAILED: Postmaster domain stats for shop.example failed: HTTP 401" in fetched.output
+    assert "Google Postmaster Tools: FAILED; last attempt" in status.output
+    assert "shop.example compliance: FAILED at" in status.output
+    assert "Postmaster compliance status for shop.example failed: HTTP 500" in status.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from datetime import date, datetime, timedelta, timezone
@@ -14,9 +15,10 @@ from inboxwatch.config.loader import validate_config
 from inboxwatch.model.alerts import Alert, AlertState, Severity
 from inboxwatch.model.reputation import PostmasterDayRecord, SndsDataRecord, SndsFilterResult, SndsIpStatusRecord
 from inboxwatch.service.report_page import PERIODS, render_report
-from inboxwatch.service.svg_chart import HEIGHT, WIDTH, Series, legend_layout, line_chart, segments
+from inboxwatch.service.svg_chart import HEIGHT, WIDTH, Marker, Series, legend_layout, line_chart, segments
 from inboxwatch.store.alerts import save_alert
 from inboxwatch.store.db import open_engine
+from inboxwatch.store.dns_checks import insert_check_results, save_listing
 from inboxwatch.store.reputation import record_feed_attempt, store_postmaster, store_snds_data, store_snds_status
 from inboxwatch.store.schema import rollups, rollups_hourly, rollups_quarter_hour
 from notify_support import free_port
@@ -68,11 +70,13 @@ def test_report_daily_with_mail(tmp_path):
     with engine.connect() as conn:
         page = render_report(conn, validate_config({}, source="test"), PERIODS["daily"], END)
     engine.dispose()
-    assert page.count("<svg") == 3
+    assert page.count("<svg") == 4
+    assert "<h3>Delivery rate</h3>" in page
     assert "Gmail" in page
     assert "Overall grade: " in page
     assert "No reputation feed data stored" in page
     assert "No blocklist check stored" in page
+    assert "No authentication check stored" in page
 
 
 def test_report_without_complaint_source(tmp_path):
@@ -83,7 +87,7 @@ def test_report_without_complaint_source(tmp_path):
     with engine.connect() as conn:
         page = render_report(conn, validate_config({}, source="test"), PERIODS["daily"], END)
     engine.dispose()
-    assert page.count("<svg") == 2
+    assert page.count("<svg") == 3
     assert "No complaint data: no feedback loop or ESP source exists for this period" in page
     assert "<td>no data</td>" in page
     assert "Overall grade: A (based on delivery rate and bounce rate only; no complaint data" in page
@@ -314,3 +318,144 @@ def test_report_postmaster_history_stale_before_period(tmp_path):
     assert "stale" not in row_of(page, "<td>2026-03-03</td>")
     assert "stale" not in row_of(page, "<td>2026-03-01</td>")
     assert "stale: from 2026-02-24" in row_of(page, "<td>2026-02-24</td>")
+
+
+def rate_alert(rule: str, metric: str, severity: Severity, started: datetime, summary: str) -> Alert:
+    return dataclasses.replace(
+        alert(rule, started, started, None, summary), severity=severity, annotations={"metric": metric}, last_evaluated_at=started
+    )
+
+
+def chart_of(page: str, title: str) -> str:
+    start = page.index("<h3>%s</h3>" % title)
+    return page[start : page.index("</svg>", start)]
+
+
+def test_report_markers_per_chart_metric(tmp_path):
+    def store_rows(conn):
+        insert_rollups(conn, [rollup(END - timedelta(hours=hour), "gmail", 500, 5, 1) for hour in range(1, 24)])
+        save_alert(conn, rate_alert("bounce_rate", "bounce_rate", Severity.CRITICAL, END - timedelta(hours=10), "bounce critical"))
+        save_alert(conn, rate_alert("hard_bounce_rate", "hard_bounce_rate", Severity.WARNING, END - timedelta(hours=5), "hard bounce warning"))
+        save_alert(conn, rate_alert("deferral_rate", "deferral_rate", Severity.WARNING, END - timedelta(hours=3), "deferral warning"))
+        save_alert(conn, rate_alert("dns_blocklist_listed", "", Severity.CRITICAL, END - timedelta(hours=2), "listed on a list"))
+
+    page = report_for(tmp_path, store_rows)
+    bounce = chart_of(page, "Bounce rate")
+    deferral = chart_of(page, "Deferral rate")
+    delivery = chart_of(page, "Delivery rate")
+    assert bounce.count('class="alert-marker"') == 2
+    assert "bounce critical" in bounce
+    assert "hard bounce warning" in bounce
+    assert "deferral warning" not in bounce
+    assert deferral.count('class="alert-marker"') == 1
+    assert "deferral warning" in deferral
+    assert 'class="alert-marker"' not in delivery
+    assert "listed on a list" not in bounce + deferral + delivery
+    assert 'data-severity="critical"' in bounce
+    assert 'data-severity="warning"' in deferral
+
+
+def test_report_overlapping_markers_merged(tmp_path):
+    def store_rows(conn):
+        insert_rollups(conn, [rollup(END - timedelta(hours=hour), "gmail", 500, 5, 1) for hour in range(1, 24)])
+        for minute in range(3):
+            save_alert(conn, rate_alert("bounce_rate", "bounce_rate", Severity.WARNING, END - timedelta(minutes=10 + minute), "bounce %d" % minute))
+        save_alert(conn, rate_alert("bounce_rate", "bounce_rate", Severity.CRITICAL, END - timedelta(minutes=11, seconds=30), "bounce critical"))
+
+    bounce = chart_of(report_for(tmp_path, store_rows), "Bounce rate")
+    assert bounce.count('class="alert-marker"') == 1
+    assert 'data-count="4"' in bounce
+    assert 'data-severity="critical"' in bounce
+    assert "4 alerts:" in bounce
+
+
+def test_line_chart_distinct_markers_kept():
+    markers = [Marker(END - timedelta(hours=2), "first", "info"), Marker(END - timedelta(hours=1), "second", "critical")]
+    svg = line_chart([Series("Gmail", [(END - timedelta(hours=2), 0.01), (END, 0.02)])], start=END - timedelta(hours=3), end=END, markers=markers)
+    assert svg.count('class="alert-marker"') == 2
+    assert 'data-count="1" data-severity="info"' in svg
+    assert 'data-count="1" data-severity="critical"' in svg
+
+
+def test_report_includes_alert_of_current_minute(tmp_path):
+    generated = END + timedelta(seconds=45)
+
+    engine = open_engine("sqlite:///%s" % (tmp_path / "store.db"))
+    with engine.begin() as conn:
+        save_alert(conn, rate_alert("bounce_rate", "bounce_rate", Severity.WARNING, END + timedelta(seconds=21), "fired this minute"))
+    with engine.connect() as conn:
+        page = render_report(conn, validate_config({}, source="test"), PERIODS["daily"], generated)
+    engine.dispose()
+    assert "fired this minute" in page
+    assert "Alerts are included up to 2026-03-05 00:00:45." in page
+
+
+def test_report_listing_since_formatted(tmp_path):
+    def store_rows(conn):
+        episode = {
+            "asset": "192.0.2.10",
+            "list_name": "bl.test",
+            "first_detected_at": END - timedelta(hours=2, seconds=38, microseconds=702928),
+            "last_checked_at": END - timedelta(hours=1),
+            "delisted_at": None,
+            "confirmations": 2,
+            "codes": ["127.0.0.2"],
+            "meaning": "listed",
+        }
+        save_listing(conn, "default", episode)
+
+    row = row_of(report_for(tmp_path, store_rows), "bl.test")
+    assert "<td>2026-03-04 21:59</td>" in row
+
+
+def auth_detail(spf_status: str) -> dict:
+    return {
+        "report": {
+            "domain": "shop.example",
+            "spf": {"status": spf_status, "record": None, "problems": ["shop.example publishes no SPF record"] if spf_status == "missing" else []},
+            "dkim": {"status": "ok", "record": None, "problems": []},
+            "dmarc": {"status": "warning", "record": "v=DMARC1; p=none", "problems": ["policy is none"]},
+        },
+        "state": {},
+    }
+
+
+def test_report_authentication_section(tmp_path):
+    def store_rows(conn):
+        insert_check_results(conn, "default", END - timedelta(days=3), "auth", [{"subject": "old.example", "check_name": "domain", "status": "ok", "detail": auth_detail("ok")}])
+        insert_check_results(conn, "default", END - timedelta(hours=5), "auth", [{"subject": "shop.example", "check_name": "domain", "status": "ok", "detail": auth_detail("ok")}])
+        insert_check_results(conn, "default", END - timedelta(hours=1), "auth", [{"subject": "shop.example", "check_name": "domain", "status": "missing", "detail": auth_detail("missing")}])
+        # Checked after the period's end, so not shown.
+        insert_check_results(conn, "default", END + timedelta(hours=1), "auth", [{"subject": "shop.example", "check_name": "domain", "status": "ok", "detail": auth_detail("ok")}])
+
+    page = report_for(tmp_path, store_rows)
+    section = page[page.index("<h2>Authentication</h2>") : page.index("<h2>Blocklists</h2>")]
+    spf = row_of(section, "shop.example publishes no SPF record")
+    assert "<td>shop.example</td><td>SPF</td><td>missing</td><td>2026-03-04 23:00</td>" in spf
+    assert "stale" not in spf
+    assert "policy is none" in row_of(section, "policy is none")
+    old = row_of(section, "old.example")
+    assert 'class="stale"' in old
+    assert "stale: from 2026-03-02 00:00" in old
+    assert section.count("<td>shop.example</td>") == 3
+
+
+def test_report_failed_compliance_fetch_shown(tmp_path):
+    def store_rows(conn):
+        record_feed_attempt(conn, tenant="default", feed="postmaster-compliance:shop.example", at=END - timedelta(hours=3), error=None, detail={"SPF": "COMPLIANT"})
+        record_feed_attempt(conn, tenant="default", feed="postmaster-compliance:shop.example", at=END - timedelta(hours=1), error="Postmaster compliance status for shop.example failed: HTTP 500")
+
+    page = report_for(tmp_path, store_rows)
+    line = page[page.rindex("<p", 0, page.index("compliance for shop.example")) : page.index("</p>", page.index("compliance for shop.example"))]
+    assert "reachable" not in line
+    assert "last fetch FAILED at 2026-03-04 23:00: Postmaster compliance status for shop.example failed: HTTP 500; last success 2026-03-04 21:00" in line
+    assert 'class="failed"' in line
+
+
+def test_report_clear_blocklist_check_not_absent(tmp_path):
+    def store_rows(conn):
+        insert_check_results(conn, "default", END - timedelta(hours=1), "blocklist", [{"subject": "192.0.2.10", "check_name": "bl.test", "status": "clear", "detail": {}}])
+
+    page = report_for(tmp_path, store_rows)
+    assert "No blocklist check stored" not in page
+    assert "No asset is listed." in page

@@ -422,3 +422,54 @@ def test_postmaster_unknown_v2_fields_noted(engine, caplog, monkeypatch):
     logged = [record.getMessage() for record in caplog.records if "is not read by this version" in record.getMessage()]
     assert len(logged) == 3
     assert any("value.percentValue" in message for message in logged)
+
+
+def test_postmaster_v2_rejected_fails_feed(engine, caplog):
+    caplog.set_level(logging.WARNING)
+    with ScriptedServer() as server:
+        server.add("/token", json_response(200, {"access_token": "token", "expires_in": 3600}))
+        server.add("/v2/domains/shop.example/domainStats:query", json_response(401, {"error": "invalid credentials"}))
+        server.add("/v2/domains/shop.example/complianceStatus", json_response(200, COMPLIANCE))
+        config = config_for({"postmaster": {**user_credentials(server), "traffic_stats_v1": False}})
+        (result,) = fetch_reputation(engine, config, NOW, sleep=no_sleep)
+    with engine.connect() as conn:
+        states = feed_states(conn, "default")
+    assert result.error is not None
+    assert "Postmaster domain stats for shop.example failed: HTTP 401" in result.error
+    assert states["postmaster"].status == "failed"
+    assert states["postmaster"].error == result.error
+    assert states["postmaster-compliance:shop.example"].status == "ok"
+    messages = [record.getMessage() for record in caplog.records]
+    assert not any(message.count("Postmaster domain stats for shop.example") > 1 for message in messages)
+
+
+def test_postmaster_token_down_fails_feed(engine):
+    # The token endpoint fails every try of the domain stats request, then answers the compliance request.
+    with ScriptedServer() as server:
+        server.add("/token", json_response(500, {}), json_response(500, {}), json_response(500, {}), json_response(200, {"access_token": "token", "expires_in": 3600}))
+        postmaster_routes(server)
+        config = config_for({"postmaster": {**user_credentials(server), "traffic_stats_v1": False}})
+        (result,) = fetch_reputation(engine, config, NOW, sleep=no_sleep)
+    with engine.connect() as conn:
+        states = feed_states(conn, "default")
+    assert result.error.startswith("Postmaster domain stats for shop.example failed: OAuth token request failed: HTTP 500 from %s/token" % server.url)
+    assert states["postmaster"].status == "failed"
+    assert states["postmaster-compliance:shop.example"].status == "ok"
+
+
+def test_postmaster_compliance_failure_recorded(engine):
+    with ScriptedServer() as server:
+        server.add("/token", json_response(200, {"access_token": "token", "expires_in": 3600}))
+        server.add("/v2/domains/shop.example/domainStats:query", json_response(200, V2_PAGE))
+        server.add("/v2/domains/shop.example/complianceStatus", json_response(500, {}))
+        config = config_for({"postmaster": {**user_credentials(server), "traffic_stats_v1": False}})
+        (result,) = fetch_reputation(engine, config, NOW, sleep=no_sleep)
+    with engine.connect() as conn:
+        states = feed_states(conn, "default")
+    compliance_state = states["postmaster-compliance:shop.example"]
+    assert result.error is None
+    assert len(result.warnings) == 1
+    assert "Postmaster compliance status for shop.example failed: HTTP 500" in result.warnings[0]
+    assert compliance_state.status == "failed"
+    assert compliance_state.error == result.warnings[0]
+    assert compliance_state.last_success_at is None

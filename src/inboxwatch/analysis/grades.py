@@ -9,7 +9,10 @@ F=0), rounded down. A provider with less volume than `min_volume` gets no
 grade for the rates that volume is the denominator of. Without complaint
 data for the period (see `inboxwatch.service.complaint_sources`) the
 complaint rate gets no grade and the overall grades come from the other
-metrics, because a rate of 0 from no source is not a perfect score.
+metrics, because a rate of 0 from no source is not a perfect score. Gmail
+sends no complaint reports of its own, so when the events hold no Gmail
+complaint and Postmaster Tools reported spam rates for the window, Gmail's
+complaint rate is graded from those spam rates instead.
 """
 
 from __future__ import annotations
@@ -32,6 +35,19 @@ GRADED_METRICS = ("delivery_rate", "bounce_rate", "complaint_rate")
 
 # Grades that get a recommendation.
 POOR_GRADES = ("C", "D", "F")
+
+# Bounce reasons (the vocabulary of `inboxwatch.classify.bounce`) that
+# reject the sender or its mail, not the address: blocklists, reputation,
+# authentication and content policy. When they are most of a provider's
+# bounces, list hygiene is the wrong advice.
+POLICY_BOUNCE_REASONS = frozenset(
+    {"blocked", "badreputation", "policyviolation", "spamdetected", "rejected", "authfailure", "requireptr", "filtered", "contenterror", "speeding", "toomanyconn"}
+)
+POLICY_BOUNCE_ADVICE = (
+    "most of these bounces are rejections of the sender, not of the address (%s of %s bounces with a known reason: %s), "
+    "so check the sending IPs and domains on blocklists (inboxwatch check blocklists), the Microsoft SNDS and Google Postmaster Tools reputation "
+    "(inboxwatch reputation status) and SPF, DKIM and DMARC (inboxwatch check auth), and request delisting where listed"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,26 +84,49 @@ class Benchmarks:
 
 
 @dataclasses.dataclass(frozen=True)
+class PostmasterSpamRate:
+    """Gmail's user-reported spam rate from Postmaster Tools over a window: the mean of `days` daily rates, one per domain and day."""
+
+    rate: float
+    days: int
+
+    @property
+    def source(self) -> str:
+        return "Postmaster Tools spam rate, mean of %s" % plural(self.days, "daily rate")
+
+
+@dataclasses.dataclass(frozen=True)
 class MetricGrade:
-    """One metric of one provider; `has_data` is False when no source could report it, so `rate` is not a measurement."""
+    """One metric of one provider; `has_data` is False when no source could report it, so `rate` is not a measurement.
+
+    `source` is empty when the rate comes from the stored events. Otherwise
+    it names where `external_value` comes from, and `rate` is not used.
+    """
 
     metric: str
     rate: Rate
     grade: str | None
     table: BenchmarkTable
     has_data: bool = True
+    source: str = ""
+    external_value: float | None = None
 
     @property
     def value(self) -> float | None:
-        """The measured rate, or None when the denominator is 0 or there is no data."""
+        """The graded rate, or None when the denominator is 0 or there is no data."""
+        if self.source:
+            return self.external_value
         return self.rate.value if self.has_data else None
 
 
 @dataclasses.dataclass(frozen=True)
 class ProviderGrade:
+    """One provider's grades; `bounce_reasons` counts its bounces in the window per reason, where known."""
+
     provider: str
     volume: int
     metrics: tuple[MetricGrade, ...]
+    bounce_reasons: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def overall(self) -> str | None:
@@ -136,12 +175,24 @@ def build_benchmarks(defaults: Mapping[str, Any], metric_overrides: Mapping[str,
 
 
 def grade_providers(
-    rows: Sequence[CountRow], benchmarks: Benchmarks, days: int, min_volume: int, *, complaint_data: bool = True
+    rows: Sequence[CountRow],
+    benchmarks: Benchmarks,
+    days: int,
+    min_volume: int,
+    *,
+    complaint_data: bool = True,
+    postmaster_spam: PostmasterSpamRate | None = None,
+    bounce_reasons: Mapping[str, Mapping[str, int]] | None = None,
 ) -> GradeReport:
     """Grade each provider's counts (rows keyed by provider) over `days` days.
 
     `complaint_data` is False when no complaint source existed for the
-    window. A complained event in `rows` overrides it.
+    window. A complained event in `rows` overrides it. With
+    `postmaster_spam`, Gmail's complaint rate is graded from it when the
+    Gmail row has no complained event. Postmaster Tools publishes no
+    figures for low volumes, so `min_volume` does not apply to it.
+    `bounce_reasons` counts bounces per provider and reason, and picks the
+    advice for a poor bounce rate.
     """
     complaint_data = complaint_data or any(row.complained > 0 for row in rows)
     graded = []
@@ -152,11 +203,16 @@ def grade_providers(
         for metric in GRADED_METRICS:
             rate = rates[metric]
             table = benchmarks.table(provider, metric)
+            if metric == "complaint_rate" and provider == "gmail" and postmaster_spam is not None and row.complained == 0:
+                grade = table.grade(postmaster_spam.rate) if math.isfinite(postmaster_spam.rate) else None
+                items.append(MetricGrade(metric, rate, grade, table, True, postmaster_spam.source, postmaster_spam.rate))
+                continue
             has_data = complaint_data or metric != "complaint_rate"
             value = rate.value if has_data else None
             grade = table.grade(value) if value is not None and rate.denominator >= min_volume and math.isfinite(value) else None
             items.append(MetricGrade(metric, rate, grade, table, has_data))
-        graded.append(ProviderGrade(provider, sent_volume(row), tuple(items)))
+        reasons = (bounce_reasons or {}).get(provider, {})
+        graded.append(ProviderGrade(provider, sent_volume(row), tuple(items), reasons))
     missing = () if complaint_data else ("complaint_rate",)
     return GradeReport(days, tuple(graded), overall_grade(graded), tuple(recommendations(graded, days)), missing)
 
@@ -167,10 +223,14 @@ def missing_data_note(report: GradeReport) -> str | None:
         return None
     used = [metric.replace("_", " ") for metric in GRADED_METRICS if metric not in report.metrics_without_data]
     missing = [metric.replace("_", " ") for metric in report.metrics_without_data]
-    return "based on %s only; no %s data, because no feedback loop or ESP source exists for the period" % (
+    note = "based on %s only; no %s data, because no feedback loop or ESP source exists for the period" % (
         " and ".join(used),
         " or ".join(name.removesuffix(" rate") for name in missing),
     )
+    external = sorted({PROVIDER_NAMES.get(provider.provider, provider.provider) for provider in report.providers for item in provider.metrics if item.source})
+    if external:
+        note += "; except %s, whose complaint rate is Postmaster Tools' spam rate" % " and ".join(external)
+    return note
 
 
 def overall_grade(providers: Sequence[ProviderGrade]) -> str | None:
@@ -190,26 +250,40 @@ def recommendations(providers: Sequence[ProviderGrade], days: int) -> list[str]:
     for provider in providers:
         name = PROVIDER_NAMES.get(provider.provider, provider.provider)
         for item in provider.metrics:
-            if item.grade not in POOR_GRADES or item.rate.value is None:
+            value = item.value
+            if item.grade not in POOR_GRADES or value is None:
                 continue
             relation = "above" if item.table.direction == "above" else "below"
             table = item.table
-            if table.guidance and table.guidance_level is not None and table.passes(item.rate.value, table.guidance_level):
+            if table.guidance and table.guidance_level is not None and table.passes(value, table.guidance_level):
                 reason = "%s %s" % (relation, table.guidance)
             else:
                 missed = GRADES[GRADES.index(item.grade) - 1]
                 reason = "%s the %s limit of grade %s" % (relation, percent(table.limits[GRADES.index(missed)]), missed)
-            text = "%s %s %s over %s (%d/%d), grade %s: %s" % (
+            counts = item.source if item.source else "%d/%d" % (item.rate.numerator, item.rate.denominator)
+            text = "%s %s %s over %s (%s), grade %s: %s" % (
                 name,
                 item.metric.replace("_", " "),
-                percent(item.rate.value),
+                percent(value),
                 plural(days, "day"),
-                item.rate.numerator,
-                item.rate.denominator,
+                counts,
                 item.grade,
                 reason,
             )
-            if item.table.advice:
-                text += "; " + item.table.advice
+            advice = advice_for(item, provider)
+            if advice:
+                text += "; " + advice
             found.append((GRADES.index(item.grade), -provider.volume, text + "."))
     return [text for *_, text in sorted(found, reverse=False, key=lambda entry: (-entry[0], entry[1]))]
+
+
+def advice_for(item: MetricGrade, provider: ProviderGrade) -> str:
+    """Return the advice for a poorly graded metric: the table's, unless most bounces are policy or blocklist rejections."""
+    if item.metric == "bounce_rate":
+        known = {reason: count for reason, count in provider.bounce_reasons.items() if reason and reason != "unknown"}
+        policy = {reason: count for reason, count in known.items() if reason in POLICY_BOUNCE_REASONS}
+        total = sum(known.values())
+        if total and sum(policy.values()) * 2 > total:
+            named = ", ".join("%s %d" % (reason, count) for reason, count in sorted(policy.items(), key=lambda entry: (-entry[1], entry[0])))
+            return POLICY_BOUNCE_ADVICE % (sum(policy.values()), total, named)
+    return item.table.advice

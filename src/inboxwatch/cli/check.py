@@ -7,17 +7,34 @@ import ipaddress
 import json
 import ssl
 import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
 
 import click
+import sqlalchemy as sa
 
-from inboxwatch.cli.settings import config_option, load_settings
-from inboxwatch.dnscheck.auth import CHECK_NAMES, AuthOptions, check_domain
-from inboxwatch.dnscheck.blocklist_check import check_blocklists
+from inboxwatch.cli.settings import config_option, load_settings, open_store, store_option
+from inboxwatch.config.models import Config
+from inboxwatch.dnscheck.auth import CHECK_NAMES, AuthOptions, DomainReport, check_domain
+from inboxwatch.dnscheck.blocklist_check import ListingResult, check_blocklists
 from inboxwatch.dnscheck.blocklists import CATALOGUE, select_lists
 from inboxwatch.dnscheck.dnsbl import MAX_EXPANDED_ADDRESSES, Asset, AssetKind, Health, Status, applies, expand_network, normalize_domain, parse_asset, parse_ip
 from inboxwatch.dnscheck.mtasts import DEFAULT_POLICY_URL
 from inboxwatch.dnscheck.resolver import Resolver, parse_nameserver
+from inboxwatch.dnscheck.findings import CheckStatus
 from inboxwatch.errors import InboxwatchError
+from inboxwatch.service.alert_policy import alert_policy
+from inboxwatch.service.dns_checks import store_auth_reports, store_blocklist_results
+
+# Exit status when a check found a problem: an asset is listed, or an SPF,
+# DKIM or DMARC record is missing or invalid. Statuses 1 and 2 stay with
+# errors of the command itself (1) and invalid options (2), as Click uses
+# them, so a script can tell a finding from a failed run.
+EXIT_PROBLEM_FOUND = 4
+
+# The checks whose failure counts as a failed authentication check.
+AUTHENTICATION_CHECKS = ("spf", "dkim", "dmarc")
+FAILED_STATUSES = (CheckStatus.ERROR, CheckStatus.MISSING)
 
 nameserver_option = click.option(
     "--nameserver",
@@ -28,6 +45,12 @@ nameserver_option = click.option(
 )
 timeout_option = click.option("--timeout", type=click.FloatRange(min=0.05), default=2.0, show_default=True, help="Seconds to wait for each DNS answer.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line (JSON Lines).")
+save_option = click.option(
+    "--save/--no-save",
+    default=True,
+    show_default=True,
+    help="Store the results and apply their alert changes, as the checks of `inboxwatch run` do, so `inboxwatch report html` shows them.",
+)
 
 
 def make_resolver(nameservers: tuple[str, ...], timeout: float) -> Resolver:
@@ -78,13 +101,17 @@ def command() -> None:
 @json_option
 @nameserver_option
 @timeout_option
+@save_option
 @config_option
-def blocklists_command(values: tuple[str, ...], zones: tuple[str, ...], as_json: bool, nameservers: tuple[str, ...], timeout: float, config_path: str | None) -> None:
+@store_option
+def blocklists_command(
+    values: tuple[str, ...], zones: tuple[str, ...], as_json: bool, nameservers: tuple[str, ...], timeout: float, save: bool, config_path: str | None, store_url: str | None
+) -> None:
     """Look up IPs and domains on DNS blocklists.
 
     Without arguments the [sender] ips and domains of the configuration are
     checked. A list that fails its RFC 5782 self-test reports every asset as
-    unknown, never as clear.
+    unknown, never as clear. The exit status is 4 when an asset is listed.
     """
     assets = blocklist_assets(values, config_path)
     try:
@@ -102,7 +129,26 @@ def blocklists_command(values: tuple[str, ...], zones: tuple[str, ...], as_json:
     if as_json:
         for result in results:
             sys.stdout.write(json.dumps(result.to_json()) + "\n")
-        return
+    else:
+        print_blocklist_results(results)
+    if save:
+        config = load_settings(config_path, store_url)
+        store_results(config, lambda engine, now: store_blocklist_results(engine, config.tenant, results, now, policy=alert_policy(config)))
+    if any(result.status is Status.LISTED for result in results):
+        sys.exit(EXIT_PROBLEM_FOUND)
+
+
+def store_results(config: Config, store: Callable[[sa.Engine, datetime], object]) -> None:
+    engine = open_store(config)
+    try:
+        store(engine, datetime.now(timezone.utc))
+    except sa.exc.SQLAlchemyError as error:
+        raise click.ClickException("storing the check results in %s failed: %s" % (engine.url.render_as_string(hide_password=True), error)) from error
+    finally:
+        engine.dispose()
+
+
+def print_blocklist_results(results: list[ListingResult]) -> None:
     unhealthy = sorted({(result.blocklist.name, result.health.value) for result in results if result.health is not Health.HEALTHY})
     for name, health in unhealthy:
         click.echo("list %s is %s: its results are unknown" % (name, health), err=True)
@@ -119,18 +165,21 @@ def blocklists_command(values: tuple[str, ...], zones: tuple[str, ...], as_json:
 
 @command.command("auth")
 @click.argument("domains", nargs=-1, metavar="[DOMAIN ...]")
-@click.option("--dkim-selector", "selectors", multiple=True, metavar="NAME", help="DKIM selector to check, repeatable; selectors cannot be discovered from DNS.")
+@click.option("--dkim-selector", "selectors", multiple=True, metavar="NAME", help="DKIM selector to check, repeatable; selectors cannot be discovered from DNS. Default: [checks] dkim_selectors.")
 @click.option("--ip", "ips", multiple=True, metavar="IP", help="Sending IP to check against SPF and for reverse DNS, repeatable. Default: [sender] ips.")
 @click.option("--mta-sts-url", default=DEFAULT_POLICY_URL, show_default=True, help="Where to fetch MTA-STS policies; {domain} is replaced by the domain.")
 @click.option("--mta-sts-ca", type=click.Path(exists=True, dir_okay=False), help="CA certificate file (PEM) trusted for the MTA-STS fetch instead of the system store.")
 @json_option
 @nameserver_option
 @timeout_option
+@save_option
 @config_option
-def auth_command(domains, selectors, ips, mta_sts_url, mta_sts_ca, as_json, nameservers, timeout, config_path) -> None:
+@store_option
+def auth_command(domains, selectors, ips, mta_sts_url, mta_sts_ca, as_json, nameservers, timeout, save, config_path, store_url) -> None:
     """Check SPF, DKIM, DMARC, MTA-STS, TLS-RPT, BIMI and MX records of DOMAINs.
 
     Without DOMAIN the [sender] domains of the configuration are checked.
+    The exit status is 4 when an SPF, DKIM or DMARC record is missing or has an error.
     """
     for domain in domains:
         if looks_like_ip_address(domain):
@@ -140,10 +189,12 @@ def auth_command(domains, selectors, ips, mta_sts_url, mta_sts_ca, as_json, name
         ip_list = [str(parse_ip(ip)) for ip in ips]
     except InboxwatchError as error:
         raise click.BadParameter(str(error)) from error
-    if not domain_list or not ip_list:
-        sender = load_settings(config_path, None).sender
-        domain_list = domain_list or list(sender.domains)
-        ip_list = ip_list or [asset.value for asset in expand_sender_ips(sender.ips)]
+    if not domain_list or not ip_list or not selectors:
+        config = load_settings(config_path, None)
+        domain_list = domain_list or list(config.sender.domains)
+        ip_list = ip_list or [asset.value for asset in expand_sender_ips(config.sender.ips)]
+        # The scheduled check's selectors, so a stored result compares with the service's.
+        selectors = selectors or (config.checks.dkim_selectors if config.checks is not None else ())
     if not domain_list:
         raise click.UsageError("give at least one DOMAIN, or list them under [sender] domains in the configuration")
 
@@ -162,6 +213,25 @@ def auth_command(domains, selectors, ips, mta_sts_url, mta_sts_ca, as_json, name
         reports = asyncio.run(run_all())
     finally:
         resolver.close()
+    print_auth_reports(reports, as_json)
+    if save:
+        config = load_settings(config_path, store_url)
+        store_results(config, lambda engine, now: store_auth_reports(engine, config.tenant, reports, now, policy=alert_policy(config)))
+    if any(failed_checks(report) for report in reports):
+        sys.exit(EXIT_PROBLEM_FOUND)
+
+
+def failed_checks(report: DomainReport) -> list[str]:
+    """Name the SPF, DKIM and DMARC checks of `report` that are missing or in error.
+
+    DKIM counts only when a selector was checked, because without one its
+    "missing" status means that no selector was given, not that a key is missing.
+    """
+    names = [name for name in AUTHENTICATION_CHECKS if name != "dkim" or report.dkim_selectors]
+    return [name for name in names if report.checks[name].status in FAILED_STATUSES]
+
+
+def print_auth_reports(reports: list[DomainReport], as_json: bool) -> None:
     for report in reports:
         if as_json:
             sys.stdout.write(json.dumps(report.to_json()) + "\n")

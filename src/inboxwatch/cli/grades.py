@@ -11,6 +11,8 @@ from inboxwatch.analysis.rules import PROVIDER_NAMES, percent
 from inboxwatch.cli.settings import config_option, load_settings, open_store, parse_time, store_option
 from inboxwatch.model.text import plural
 from inboxwatch.service.complaint_sources import has_complaint_data
+from inboxwatch.service.grade_inputs import postmaster_spam_rate
+from inboxwatch.store.bounce_reasons import bounce_reason_counts
 from inboxwatch.store.metrics import query_counts
 
 
@@ -37,11 +39,16 @@ def command(days: int | None, now_text: str, tenant: str | None, config_path: st
     engine = open_store(config)
     try:
         with engine.connect() as conn:
-            rows = query_counts(conn, start=end - timedelta(days=days), end=end, group_by=("provider",), tenant=tenant)
+            start = end - timedelta(days=days)
+            rows = query_counts(conn, start=start, end=end, group_by=("provider",), tenant=tenant)
             complaint_data = has_complaint_data(conn, config, end, tenant)
+            spam_rate = postmaster_spam_rate(conn, tenant, start, end)
+            reasons = bounce_reason_counts(conn, start, end, tenant)
     finally:
         engine.dispose()
-    report = grade_providers(rows, benchmarks, days, config.grades.min_volume, complaint_data=complaint_data)
+    report = grade_providers(
+        rows, benchmarks, days, config.grades.min_volume, complaint_data=complaint_data, postmaster_spam=spam_rate, bounce_reasons=reasons
+    )
     click.echo(render(report, config.grades.min_volume))
 
 
@@ -53,7 +60,9 @@ def render(report: GradeReport, min_volume: int) -> str:
     for provider in report.providers:
         cells = []
         for item in provider.metrics:
-            if not item.has_data:
+            if item.source:
+                cells.append("%s %s (Postmaster)" % (item.grade or "-", percent(item.value)) if item.value is not None else "- (Postmaster)")
+            elif not item.has_data:
                 cells.append("no data")
             elif item.rate.value is None:
                 cells.append("- (n=0)")
@@ -67,6 +76,8 @@ def render(report: GradeReport, min_volume: int) -> str:
     overall = report.overall or "- (no provider has %d messages)" % min_volume
     note = missing_data_note(report)
     lines.append("Overall grade: %s" % (overall if note is None else "%s (%s)" % (overall, note)))
+    for source in sorted({"%s %s: %s" % (PROVIDER_NAMES.get(provider.provider, provider.provider), item.metric.replace("_", " "), item.source) for provider in report.providers for item in provider.metrics if item.source}):
+        lines.append("Source of %s" % source)
     if report.recommendations:
         lines.append("")
         lines.append("Recommendations:")

@@ -23,7 +23,7 @@ from inboxwatch.service.report_page import PERIODS, render_report
 @config_option
 @store_option
 def html_command(period: str, now_text: str, output: str | None, channel_name: str | None, config_path: str | None, store_url: str | None) -> None:
-    """Render rates per provider over time with alerts marked, reputation, blocklists and grades as one HTML page."""
+    """Render rates per provider over time with alerts marked, grades, reputation, authentication and blocklists as one HTML page (see docs/reports.md)."""
     config = load_settings(config_path, store_url)
     channel = email_channel(config, channel_name) if channel_name else None
     engine = open_store(config)

@@ -86,7 +86,10 @@ def status_command(config_path: str | None, store_url: str | None) -> None:
             for row in postmaster_rows:
                 click.echo("  %s %s  %s" % (row["domain"], row["day"], postmaster_values(row)))
             for name, state in sorted(states.items()):
-                if name.startswith("postmaster-compliance:"):
+                if name.startswith("postmaster-compliance:") and state.status != "ok":
+                    last_success = state.last_success_at.isoformat() if state.last_success_at else "never"
+                    click.echo("  %s compliance: FAILED at %s: %s; last success %s" % (name.split(":", 1)[1], state.last_attempt_at.isoformat(), state.error, last_success))
+                elif name.startswith("postmaster-compliance:"):
                     requirements = ", ".join("%s %s" % item for item in sorted(state.detail.items()))
                     click.echo("  %s compliance: %s" % (name.split(":", 1)[1], requirements or "no requirements reported"))
             if unknown_fields:
@@ -109,7 +112,7 @@ def feed_line(feed: str, config: Config, state: FeedState | None) -> str:
         text = "%sreachable; last fetch %s" % (prefix, state.last_attempt_at.isoformat())
         warnings = state.detail.get("warnings") or []
         return text + ("; %s: %s" % (plural(len(warnings), "warning"), "; ".join(warnings)) if warnings else "")
-    return "%sNOT reachable; last attempt %s failed: %s; last success %s" % (prefix, state.last_attempt_at.isoformat(), state.error, last_success)
+    return "%sFAILED; last attempt %s failed: %s; last success %s" % (prefix, state.last_attempt_at.isoformat(), state.error, last_success)
 
 
 def postmaster_values(row: dict) -> str:

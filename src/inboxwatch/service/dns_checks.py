@@ -21,7 +21,7 @@ from inboxwatch.dnscheck.auth import AuthOptions, DomainReport, check_domain
 from inboxwatch.dnscheck.blocklist_check import ListingResult, check_blocklists
 from inboxwatch.dnscheck.blocklists import Blocklist
 from inboxwatch.dnscheck.changes import AuthState, ListingObservation, ListingState, health_signals, track_auth, track_listing
-from inboxwatch.dnscheck.dnsbl import Asset
+from inboxwatch.dnscheck.dnsbl import Asset, applies
 from inboxwatch.dnscheck.resolver import Resolver
 from inboxwatch.model.alerts import Signal
 from inboxwatch.store.dns_checks import insert_check_results, latest_check_detail, latest_listings, save_listing
@@ -79,6 +79,16 @@ async def run_blocklist_checks(
     Without `policy` the signals are returned and no alert changes.
     """
     results = await check_blocklists(resolver, assets, lists)
+    return store_blocklist_results(engine, tenant, results, now, policy=policy)
+
+
+def store_blocklist_results(engine: sa.Engine, tenant: str, results: Sequence[ListingResult], now: datetime, *, policy: Policy | None = None) -> DnsCheckSummary:
+    """Store one check's blocklist results and listing episodes and apply their signals under `policy`, in one transaction.
+
+    Results for an asset that a list does not take (a domain on an IP
+    list) are not stored, because no query was sent for them.
+    """
+    results = [result for result in results if applies(result.asset, result.blocklist)]
     signals: list[Signal] = []
     with engine.begin() as conn:
         rows = [{"subject": result.asset.value, "check_name": result.blocklist.name, "status": result.status.value, "detail": result.to_json()} for result in results]
@@ -107,6 +117,11 @@ async def run_auth_checks(
 ) -> DnsCheckSummary:
     """Check the domains' records, then store the reports and states and apply the signals under `policy`, in one transaction."""
     reports = await asyncio.gather(*(check_domain(resolver, domain, options) for domain in domains))
+    return store_auth_reports(engine, tenant, reports, now, policy=policy)
+
+
+def store_auth_reports(engine: sa.Engine, tenant: str, reports: Sequence[DomainReport], now: datetime, *, policy: Policy | None = None) -> DnsCheckSummary:
+    """Store one check's domain reports and record states and apply their signals under `policy`, in one transaction."""
     signals: list[Signal] = []
     with engine.begin() as conn:
         for report in reports:

@@ -1,4 +1,4 @@
-"""The daily or weekly HTML report: rates per provider over time with alerts marked, reputation, blocklists and grades.
+"""The daily or weekly HTML report: rates per provider over time with alerts marked, reputation, authentication, blocklists and grades.
 
 Everything shown is read from the store. A section whose data is absent
 says so ("no reputation feed data stored") instead of showing zeros.
@@ -15,21 +15,19 @@ import jinja2
 import sqlalchemy as sa
 
 from inboxwatch.analysis.grades import GradeReport, build_benchmarks, default_tables, grade_providers, missing_data_note
-from inboxwatch.analysis.rates import rates_for
 from inboxwatch.analysis.rules import PROVIDER_NAMES, percent
 from inboxwatch.config.models import Config
 from inboxwatch.model.alerts import Alert
 from inboxwatch.service.complaint_sources import has_complaint_data
+from inboxwatch.service.grade_inputs import postmaster_spam_rate
+from inboxwatch.service.report_auth import auth_rows
+from inboxwatch.service.report_charts import MIN_POINT_VOLUME, rate_charts
 from inboxwatch.service.report_reputation import TIME_FORMAT, reputation_view
-from inboxwatch.service.svg_chart import Series, line_chart
 from inboxwatch.store.alert_periods import alerts_in_period
 from inboxwatch.store.db import as_utc
-from inboxwatch.store.dns_checks import latest_listings
-from inboxwatch.store.metrics import query_counts, query_series
-
-# Rates drawn in the report, and the smallest denominator a step needs to be drawn at all.
-CHARTED_RATES = ("bounce_rate", "deferral_rate", "complaint_rate")
-MIN_POINT_VOLUME = 20
+from inboxwatch.store.bounce_reasons import bounce_reason_counts
+from inboxwatch.store.dns_checks import latest_check_time, latest_listings
+from inboxwatch.store.metrics import query_counts
 
 # Alerts listed at most, newest first.
 MAX_ALERTS = 500
@@ -37,15 +35,15 @@ MAX_ALERTS = 500
 TEMPLATE = jinja2.Environment(autoescape=True).from_string(
     """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>inboxwatch {{ period }} report</title>
-<style>body{font-family:sans-serif;max-width:60em;margin:1em auto;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}.note{color:#666}.stale,.earlier{color:#777;font-style:italic}</style>
+<style>body{font-family:sans-serif;max-width:60em;margin:1em auto;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}.note{color:#666}.stale,.earlier{color:#777;font-style:italic}.failed{color:#a00}</style>
 </head><body>
 <h1>inboxwatch {{ period }} report</h1>
-<p>{{ start }} to {{ end }} (UTC), tenant {{ tenant }}.</p>
+<p>{{ start }} to {{ end }} (UTC), tenant {{ tenant }}.{% if generated != end %} Alerts are included up to {{ generated }}.{% endif %}</p>
 <h2>Rates per provider</h2>
 {% if not charts %}<p class="note">No mail stored in this period.</p>{% endif %}
 {% for title, svg in charts %}<h3>{{ title }}</h3>{{ svg|safe }}{% endfor %}
 {% if charts and not complaint_data %}<h3>Complaint rate</h3><p class="note">No complaint data: no feedback loop or ESP source exists for this period, so no complaint rate is drawn.</p>{% endif %}
-<p class="note">Dashed lines mark alerts that started in the period; hover for the summary. Steps with fewer than {{ min_volume }} messages are gaps.</p>
+<p class="note">Dashed lines mark the alerts of each chart's rate that started in the period: red for critical, gold for warning, grey for info. Alerts too close to tell apart share one line, with their count above it. Hover a line for the summaries. Other alerts are in the table below. Steps with fewer than {{ min_volume }} messages are gaps.</p>
 <h2>Alerts</h2>
 {% if alerts %}<table><tr><th>started</th><th>state</th><th>severity</th><th>summary</th><th>during the period</th></tr>
 {% for alert in alerts %}<tr{% if not alert.started_in_period %} class="earlier"{% endif %}><td>{{ alert.started }}</td><td>{{ alert.state }}</td><td>{{ alert.severity }}</td><td>{{ alert.summary }}</td><td>{{ alert.period_note }}</td></tr>{% endfor %}</table>
@@ -58,7 +56,7 @@ TEMPLATE = jinja2.Environment(autoescape=True).from_string(
 {% else %}<p class="note">No mail to grade.</p>{% endif %}
 <h2>Reputation</h2>
 {% if not reputation.has_data %}<p class="note">No reputation feed data stored. Configure [reputation] and run <code>inboxwatch reputation fetch</code>.</p>{% endif %}
-{% for feed in reputation.feeds %}<p>{{ feed.title }}: {{ feed.status }}, last attempt {{ feed.last_attempt_at }}{% if feed.error %}: {{ feed.error }}{% endif %}</p>{% endfor %}
+{% for feed in reputation.feeds %}<p{% if feed.failed %} class="failed"{% endif %}>{{ feed.title }}: {{ feed.outcome }}</p>{% endfor %}
 {% if reputation.snds %}<h3>Microsoft SNDS</h3><table><tr><th>IP</th><th>period</th><th>filter</th><th>complaints</th><th>trap hits</th><th>note</th></tr>
 {% for row in reputation.snds %}<tr{% if row.stale %} class="stale"{% endif %}><td>{{ row.ip }}</td><td>{{ row.period }}</td><td>{{ row.filter_result }}</td><td>{{ row.complaint_rate_text }}</td><td>{{ row.trap_hits }}</td><td>{{ row.stale or "" }}</td></tr>{% endfor %}</table>{% endif %}
 <h3>Microsoft SNDS IP status</h3>
@@ -70,10 +68,14 @@ TEMPLATE = jinja2.Environment(autoescape=True).from_string(
 {% for row in reputation.postmaster %}<tr{% if row.stale %} class="stale"{% endif %}><td>{{ row.domain }}</td><td>{{ row.day }}</td>{% for value in row.cells %}<td>{{ value }}</td>{% endfor %}<td>{{ row.domain_reputation or "-" }}</td><td>{{ row.stale or "" }}</td></tr>{% endfor %}</table>{% endif %}
 {% if reputation.scores %}<h3>Validity Sender Score</h3><table><tr><th>IP</th><th>score</th><th>checked</th><th>note</th></tr>
 {% for row in reputation.scores %}<tr{% if row.stale %} class="stale"{% endif %}><td>{{ row.ip }}</td><td>{{ row.score if row.score is not none else "no score" }}</td><td>{{ row.checked }}</td><td>{{ row.stale or "" }}</td></tr>{% endfor %}</table>{% endif %}
+<h2>Authentication</h2>
+{% if not auth %}<p class="note">No authentication check stored. Run <code>inboxwatch check auth</code>, or configure [checks] so that <code>inboxwatch run</code> checks the [sender] domains.</p>
+{% else %}<table><tr><th>domain</th><th>check</th><th>status</th><th>checked</th><th>detail</th><th>note</th></tr>
+{% for row in auth %}<tr{% if row.stale %} class="stale"{% endif %}><td>{{ row.domain }}</td><td>{{ row.check }}</td><td>{{ row.status }}</td><td>{{ row.checked }}</td><td>{{ row.detail }}</td><td>{{ row.stale or "" }}</td></tr>{% endfor %}</table>{% endif %}
 <h2>Blocklists</h2>
-{% if listings is none %}<p class="note">No blocklist check stored. Run <code>inboxwatch check blocklists</code>.</p>
+{% if listings is none %}<p class="note">No blocklist check stored. Run <code>inboxwatch check blocklists</code>, or configure [checks] so that <code>inboxwatch run</code> checks them.</p>
 {% elif listings %}<table><tr><th>asset</th><th>list</th><th>since</th><th>meaning</th></tr>
-{% for row in listings %}<tr><td>{{ row.asset }}</td><td>{{ row.list_name }}</td><td>{{ row.first_detected_at }}</td><td>{{ row.meaning }}</td></tr>{% endfor %}</table>
+{% for row in listings %}<tr><td>{{ row.asset }}</td><td>{{ row.list_name }}</td><td>{{ row.since }}</td><td>{{ row.meaning }}</td></tr>{% endfor %}</table>
 {% else %}<p>No asset is listed.</p>{% endif %}
 </body></html>
 """
@@ -94,54 +96,44 @@ PERIODS = {
 
 
 def render_report(conn: sa.Connection, config: Config, period: ReportPeriod, end: datetime) -> str:
-    """Render the report for the `period` ending at `end` as one HTML page."""
-    end = as_utc(end).replace(second=0, microsecond=0)
+    """Render the report for the `period` ending at `end` as one HTML page.
+
+    Charts and figures end at `end` rounded down to the minute, but alerts
+    are included up to `end` itself, so a report made now lists an alert
+    of the current minute.
+    """
+    generated = as_utc(end)
+    end = generated.replace(second=0, microsecond=0)
     start = end - period.length
     tenant = config.tenant
-    alerts = alerts_in_period(conn, tenant, start, end, MAX_ALERTS)
-    markers = [(as_utc(alert.pending_since), alert.summary or alert.rule) for alert in alerts if as_utc(alert.pending_since) >= start]
+    alerts = alerts_in_period(conn, tenant, start, generated + timedelta(microseconds=1), MAX_ALERTS)
     complaint_data = has_complaint_data(conn, config, end, tenant)
-    charts = rate_charts(conn, tenant, start, end, period.step, markers, complaint_data=complaint_data)
+    charts = rate_charts(conn, tenant, start, end, period.step, alerts, complaint_data=complaint_data)
     grades = grade_window(conn, config, start, end, period, complaint_data=complaint_data)
     listings = latest_listings(conn, tenant)
     return TEMPLATE.render(
         period=period.name,
         start=start.strftime("%Y-%m-%d %H:%M"),
         end=end.strftime("%Y-%m-%d %H:%M"),
+        generated=generated.strftime("%Y-%m-%d %H:%M:%S") if generated != end else end.strftime("%Y-%m-%d %H:%M"),
         tenant=tenant,
         charts=charts,
         min_volume=MIN_POINT_VOLUME,
-        alerts=alert_rows(alerts, start, end),
+        alerts=alert_rows(alerts, start, generated),
         complaint_data=complaint_data,
         grades=grades,
         grade_rows=grade_rows(grades),
         grade_note=missing_data_note(grades),
         reputation=reputation_view(conn, tenant, start, end),
-        listings=None if not listings else [row for row in listings.values() if row["delisted_at"] is None],
+        auth=auth_rows(conn, tenant, start, generated),
+        listings=None if not listings and latest_check_time(conn, tenant, "blocklist") is None else listing_rows(listings.values()),
     )
 
 
-def rate_charts(
-    conn: sa.Connection, tenant: str, start: datetime, end: datetime, step: timedelta, markers, *, complaint_data: bool = True
-) -> list[tuple[str, str]]:
-    """Draw one chart per rate in CHARTED_RATES; without complaint data the complaint rate is not drawn, because it would be a flat 0."""
-    rows = query_series(conn, start=start, end=end, step=step, group_by=("provider",), tenant=tenant)
-    by_provider: dict[str, list[tuple[datetime, Any]]] = {}
-    for step_start, row in rows:
-        by_provider.setdefault(row.key[0], []).append((step_start, rates_for(row)))
-    if not any(rate.denominator for points in by_provider.values() for _, rates in points for rate in rates.values()):
-        return []
-    charts = []
-    complaint_data = complaint_data or any(rates["complaint_rate"].numerator for points in by_provider.values() for _, rates in points)
-    for metric in CHARTED_RATES:
-        if metric == "complaint_rate" and not complaint_data:
-            continue
-        series = []
-        for provider, points in sorted(by_provider.items()):
-            values = [(time, rates[metric].value if rates[metric].denominator >= MIN_POINT_VOLUME else None) for time, rates in points]
-            series.append(Series(PROVIDER_NAMES.get(provider, provider), values))
-        charts.append((metric.replace("_", " ").capitalize(), line_chart(series, start=start, end=end, markers=markers)))
-    return charts
+def listing_rows(episodes) -> list[dict[str, Any]]:
+    """Describe the open listing episodes, oldest first, with the time each was first detected."""
+    rows = [{**episode, "since": as_utc(episode["first_detected_at"]).strftime(TIME_FORMAT)} for episode in episodes if episode["delisted_at"] is None]
+    return sorted(rows, key=lambda row: row["first_detected_at"])
 
 
 def grade_window(
@@ -153,7 +145,15 @@ def grade_window(
         {provider.value: {name: table.model_dump() for name, table in tables.items()} for provider, tables in config.grades.providers.items()},
     )
     rows = query_counts(conn, start=start, end=end, group_by=("provider",), tenant=config.tenant)
-    return grade_providers(rows, benchmarks, period.length.days, config.grades.min_volume, complaint_data=complaint_data)
+    return grade_providers(
+        rows,
+        benchmarks,
+        period.length.days,
+        config.grades.min_volume,
+        complaint_data=complaint_data,
+        postmaster_spam=postmaster_spam_rate(conn, config.tenant, start, end),
+        bounce_reasons=bounce_reason_counts(conn, start, end, config.tenant),
+    )
 
 
 def grade_rows(report: GradeReport) -> list[list[str]]:
@@ -161,7 +161,10 @@ def grade_rows(report: GradeReport) -> list[list[str]]:
     for provider in report.providers:
         cells = [PROVIDER_NAMES.get(provider.provider, provider.provider), str(provider.volume)]
         for item in provider.metrics:
-            if not item.has_data:
+            if item.source:
+                value = percent(item.value) if item.value is not None else "-"
+                cells.append("%s %s (%s)" % (item.grade or "not graded", value, item.source))
+            elif not item.has_data:
                 cells.append("no data")
             elif item.rate.value is None:
                 cells.append("-")

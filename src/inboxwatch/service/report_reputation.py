@@ -71,19 +71,19 @@ def reputation_view(conn: sa.Connection, tenant: str, start: datetime, end: date
 
 
 def feed_rows(conn: sa.Connection, tenant: str) -> list[dict[str, Any]]:
+    """Describe the last fetch of each feed and feed part (a domain's Postmaster compliance status): its outcome, time and error."""
     rows = []
     for state in feed_states(conn, tenant).values():
         feed, _, domain = state.feed.partition(":")
         title = FEED_TITLES.get(feed, "Google Postmaster Tools compliance" if feed == "postmaster-compliance" else feed)
-        rows.append(
-            {
-                "title": "%s for %s" % (title, domain) if domain else title,
-                "status": "reachable" if state.status == "ok" else "NOT reachable",
-                "last_attempt_at": state.last_attempt_at.strftime(TIME_FORMAT),
-                "error": state.error,
-            }
-        )
-    return rows
+        attempt = state.last_attempt_at.strftime(TIME_FORMAT)
+        if state.status == "ok":
+            outcome = "last fetch succeeded at %s" % attempt
+        else:
+            success = state.last_success_at.strftime(TIME_FORMAT) if state.last_success_at else "never"
+            outcome = "last fetch FAILED at %s: %s; last success %s" % (attempt, state.error or "no error text stored", success)
+        rows.append({"title": "%s for %s" % (title, domain) if domain else title, "failed": state.status != "ok", "outcome": outcome})
+    return sorted(rows, key=lambda row: row["title"])
 
 
 def snds_rows(conn: sa.Connection, tenant: str, end: datetime) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ from inboxwatch.model.alerts import Signal
 from inboxwatch.model.reputation import SenderScore
 from inboxwatch.notify.redaction import install_url_filter
 from inboxwatch.sources.reputation.oauth import TokenSource, load_service_account, refresh_token_grant, service_account_grant
-from inboxwatch.sources.reputation.postmaster import PostmasterClient, fetch_postmaster
+from inboxwatch.sources.reputation.postmaster import COMPLIANCE_STATUS, DOMAIN_STATS, PostmasterClient, PostmasterFetch, fetch_postmaster
 from inboxwatch.sources.reputation.snds import fetch_snds
 from inboxwatch.store.reputation import (
     latest_sender_scores,
@@ -96,8 +96,9 @@ def run_feed(engine: sa.Engine, config: Config, now: datetime, feed: str, step: 
     try:
         result = step()
     except (FeedError, ConfigError) as exc:
-        log.warning("reputation feed %s failed: %s", feed, exc)
         result = FeedResult(feed, str(exc))
+    if result.error is not None:
+        log.warning("reputation feed %s failed: %s", feed, result.error)
     with engine.begin() as conn:
         record_feed_attempt(
             conn, tenant=config.tenant, feed=feed, at=now, error=result.error, detail={"stored": result.stored, "rejected": result.rejected, "warnings": list(result.warnings)},
@@ -139,20 +140,29 @@ def postmaster_step(engine: sa.Engine, config: Config, now: datetime, client: ht
     log_unknown_fields(fetched.days, "Postmaster Tools fetch")
     with engine.begin() as conn:
         counts = store_postmaster(conn, fetched.days, tenant=config.tenant, now=now)
+        record_compliance(conn, config.tenant, fetched, settings.domains, now)
     for item in fetched.rejected:
         log.warning("Postmaster value skipped: %s", item.error)
     skipped = tuple("value skipped: %s" % item.error for item in fetched.rejected)
-    # A v1 failure alone leaves the feed usable; a failure of every request is a failed feed.
-    if fetched.errors and not fetched.days and not fetched.compliance:
-        raise FeedError("; ".join(fetched.errors))
-    if fetched.errors:
-        log.warning("Postmaster fetch partly failed: %s", "; ".join(fetched.errors))
-    with engine.begin() as conn:
-        for status in fetched.compliance:
-            record_feed_attempt(
-                conn, tenant=config.tenant, feed="postmaster-compliance:%s" % status.domain, at=now, error=None, detail=dict(status.requirements)
-            )
-    return FeedResult("postmaster", None, counts.stored, len(fetched.rejected), tuple(fetched.errors) + skipped)
+    # v2 domain stats are the feed's data, so their failure fails the feed.
+    # Compliance and v1 failures are warnings, and each compliance failure is
+    # also recorded on that domain's compliance state.
+    failed = fetched.failures_of(DOMAIN_STATS)
+    warnings = tuple(failure.error for failure in fetched.failures if failure.step != DOMAIN_STATS) + skipped
+    error = "; ".join(failure.error for failure in failed) or None
+    return FeedResult("postmaster", error, counts.stored, len(fetched.rejected), warnings)
+
+
+def record_compliance(conn: sa.Connection, tenant: str, fetched: PostmasterFetch, domains: tuple[str, ...], now: datetime) -> None:
+    """Record each domain's compliance request: the requirement states, or the error of the failed request."""
+    statuses = {status.domain: status for status in fetched.compliance}
+    errors = {failure.domain: failure.error for failure in fetched.failures_of(COMPLIANCE_STATUS)}
+    for domain in domains:
+        feed = "postmaster-compliance:%s" % domain
+        if domain in statuses:
+            record_feed_attempt(conn, tenant=tenant, feed=feed, at=now, error=None, detail=dict(statuses[domain].requirements))
+        elif domain in errors:
+            record_feed_attempt(conn, tenant=tenant, feed=feed, at=now, error=errors[domain])
 
 
 def senderscore_step(engine: sa.Engine, config: Config, now: datetime, resolver: Resolver | None) -> FeedResult:

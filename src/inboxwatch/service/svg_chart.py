@@ -29,6 +29,19 @@ LEGEND_GAP = 14
 LEGEND_ROW_HEIGHT = 14
 LEGEND_PADDING = 4
 
+# Alert markers: colour and dash pattern per severity, and the distance in
+# pixels under which markers merge into one, because lines closer than that
+# cannot be distinguished or hovered one by one.
+MARKER_STYLES = {
+    "critical": ("#C0392B", "4 2"),
+    "warning": ("#B8860B", "3 3"),
+    "info": ("#777777", "1 3"),
+}
+SEVERITY_ORDER = ("info", "warning", "critical")
+MARKER_MERGE_PIXELS = 4.0
+# Alert summaries listed in a merged marker's tooltip at most.
+MARKER_TITLES_SHOWN = 10
+
 # Colour per series, in order; chosen to stay distinguishable for common colour blindness (Okabe-Ito palette).
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
@@ -39,14 +52,30 @@ class Series:
     points: Sequence[tuple[datetime, float | None]]
 
 
-def line_chart(series: Sequence[Series], *, start: datetime, end: datetime, markers: Sequence[tuple[datetime, str]] = (), percent: bool = True) -> str:
+@dataclasses.dataclass(frozen=True)
+class Marker:
+    """An alert drawn as a vertical line at `time`, with `title` as its tooltip; `severity` is a key of MARKER_STYLES."""
+
+    time: datetime
+    title: str
+    severity: str = "warning"
+
+
+def line_chart(series: Sequence[Series], *, start: datetime, end: datetime, markers: Sequence[Marker] = (), percent: bool = True) -> str:
     """Render the series between `start` and `end`; `markers` are vertical lines (alert times) with a tooltip.
+
+    Markers closer than MARKER_MERGE_PIXELS merge into one line in the colour
+    of their highest severity, labelled with their count, and the tooltip
+    lists their titles.
 
     The legend sits under the time axis in as many rows as its entries need,
     and the SVG grows by those rows, so no entry is cut off.
     """
     values = [value for item in series for _, value in item.points if value is not None and math.isfinite(value)]
     top = max(values, default=0.0) * 1.1 or 1.0
+    if percent and max(values, default=0.0) <= 1.0:
+        # A rate never passes 100%, so the axis stops there.
+        top = min(top, 1.0)
     span = (end - start).total_seconds() or 1.0
     plot_width = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
@@ -68,9 +97,13 @@ def line_chart(series: Sequence[Series], *, start: datetime, end: datetime, mark
         parts.append('<text x="%d" y="%.1f" font-size="10" text-anchor="end">%s</text>' % (MARGIN_LEFT - 4, y_of(value) + 3, label))
     parts.append('<text x="%d" y="%d" font-size="10">%s</text>' % (MARGIN_LEFT, HEIGHT - 8, escape(start.strftime("%Y-%m-%d %H:%M"))))
     parts.append('<text x="%d" y="%d" font-size="10" text-anchor="end">%s</text>' % (WIDTH - MARGIN_RIGHT, HEIGHT - 8, escape(end.strftime("%Y-%m-%d %H:%M UTC"))))
-    for time, title in markers:
-        x = x_of(time)
-        parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#D55E00" stroke-dasharray="3 2"><title>%s</title></line>' % (x, MARGIN_TOP, x, HEIGHT - MARGIN_BOTTOM, escape(title)))
+    # A marker after `end` (an alert of the last minute when the chart ends
+    # on a whole minute) is drawn at the right edge, not outside the plot.
+    def marker_x(time: datetime) -> float:
+        return x_of(min(max(time, start), end))
+
+    for group in merge_markers(markers, marker_x):
+        parts.append(marker_svg(group, marker_x(group[0].time)))
     for index, item in enumerate(series):
         colour = COLOURS[index % len(COLOURS)]
         for segment in segments(item.points):
@@ -85,6 +118,39 @@ def line_chart(series: Sequence[Series], *, start: datetime, end: datetime, mark
         parts.append('<text x="%.1f" y="%.1f" font-size="10" fill="%s">%s</text></g>' % (x + LEGEND_SWATCH, y + 3.5, colour, escape(entry.label)))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def merge_markers(markers: Sequence[Marker], x_of) -> list[list[Marker]]:
+    """Group markers in time order; a marker within MARKER_MERGE_PIXELS of its group's first marker joins that group."""
+    groups: list[list[Marker]] = []
+    for marker in sorted(markers, key=lambda item: item.time):
+        if groups and x_of(marker.time) - x_of(groups[-1][0].time) < MARKER_MERGE_PIXELS:
+            groups[-1].append(marker)
+        else:
+            groups.append([marker])
+    return groups
+
+
+def marker_svg(group: Sequence[Marker], x: float) -> str:
+    severity = max((marker.severity for marker in group), key=severity_rank)
+    colour, dashes = MARKER_STYLES.get(severity, MARKER_STYLES["warning"])
+    if len(group) == 1:
+        title = group[0].title
+    else:
+        lines = ["%d alerts:" % len(group)] + [marker.title for marker in group[:MARKER_TITLES_SHOWN]]
+        if len(group) > MARKER_TITLES_SHOWN:
+            lines.append("and %d more" % (len(group) - MARKER_TITLES_SHOWN))
+        title = "\n".join(lines)
+    parts = ['<g class="alert-marker" data-count="%d" data-severity="%s"><title>%s</title>' % (len(group), escape(severity), escape(title))]
+    parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-width="1.5" stroke-dasharray="%s"/>' % (x, MARGIN_TOP, x, HEIGHT - MARGIN_BOTTOM, colour, dashes))
+    if len(group) > 1:
+        parts.append('<text x="%.1f" y="%d" font-size="9" text-anchor="middle" fill="%s">%d</text>' % (x, MARGIN_TOP - 2, colour, len(group)))
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else SEVERITY_ORDER.index("warning")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -71,3 +71,28 @@ def latest_check_time(conn: sa.Connection, tenant: str, kind: str) -> datetime |
     table = dns_check_results.c
     latest = conn.execute(sa.select(sa.func.max(table.checked_at)).where(table.tenant == tenant, table.kind == kind)).scalar_one_or_none()
     return as_utc(latest) if latest is not None else None
+
+
+def latest_results_by_subject(conn: sa.Connection, tenant: str, kind: str, at: datetime) -> list[dict[str, Any]]:
+    """Return the newest result of `kind` per subject and check checked at or before `at`, sorted by subject and check."""
+    table = dns_check_results.c
+    newest = (
+        sa.select(table.subject, table.check_name, sa.func.max(table.checked_at).label("checked_at"))
+        .where(table.tenant == tenant, table.kind == kind, table.checked_at <= as_utc(at))
+        .group_by(table.subject, table.check_name)
+        .subquery()
+    )
+    query = (
+        sa.select(dns_check_results)
+        .join(
+            newest,
+            sa.and_(table.subject == newest.c.subject, table.check_name == newest.c.check_name, table.checked_at == newest.c.checked_at),
+        )
+        .where(table.tenant == tenant, table.kind == kind)
+        .order_by(table.subject, table.check_name, table.id.desc())
+    )
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in conn.execute(query).mappings():
+        # Two results stored at the same time: the later insert wins.
+        latest.setdefault((row["subject"], row["check_name"]), {**row, "checked_at": as_utc(row["checked_at"])})
+    return list(latest.values())

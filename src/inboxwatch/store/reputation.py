@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -297,3 +297,12 @@ def latest_sender_scores(conn: sa.Connection, tenant: str, at: datetime | None =
         .order_by(sender_scores.c.ip)
     )
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def postmaster_spam_rates(conn: sa.Connection, tenant: str | None, first_day: date, last_day: date) -> list[float]:
+    """Return the stored Postmaster spam rates of every domain's days from `first_day` to `last_day` inclusive; `tenant` None reads every tenant."""
+    table = postmaster_stats.c
+    query = sa.select(table.spam_rate).where(table.day >= first_day, table.day <= last_day, table.spam_rate.is_not(None))
+    if tenant is not None:
+        query = query.where(table.tenant == tenant)
+    return [float(value) for (value,) in conn.execute(query)]

@@ -53,14 +53,36 @@ V2_PAGE_SIZE = 200
 MAX_PAGES = 20
 
 
+# Names of the requests made per domain, as `StepFailure.step` gives them.
+DOMAIN_STATS = "domain stats"
+COMPLIANCE_STATUS = "compliance status"
+TRAFFIC_STATS = "traffic stats"
+
+
+@dataclasses.dataclass(frozen=True)
+class StepFailure:
+    """One request of one domain that failed, with the error text."""
+
+    domain: str
+    step: str
+    error: str
+
+
 @dataclasses.dataclass
 class PostmasterFetch:
-    """The records of one fetch, and in `errors` the requests that failed while others succeeded."""
+    """The records of one fetch, and in `failures` the requests that failed."""
 
     days: list[PostmasterDayRecord] = dataclasses.field(default_factory=list)
     compliance: list[ComplianceStatus] = dataclasses.field(default_factory=list)
     rejected: list[Rejected] = dataclasses.field(default_factory=list)
-    errors: list[str] = dataclasses.field(default_factory=list)
+    failures: list[StepFailure] = dataclasses.field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        return [failure.error for failure in self.failures]
+
+    def failures_of(self, step: str) -> list[StepFailure]:
+        return [failure for failure in self.failures if failure.step == step]
 
 
 class PostmasterClient:
@@ -132,18 +154,30 @@ def fetch_postmaster(api: PostmasterClient, domains: tuple[str, ...], first_day:
     result = PostmasterFetch()
     for domain in domains:
         steps: list[tuple[str, Callable[[], None]]] = [
-            ("domain stats", lambda: read_pages(result, domain, api.pages("POST", "/v2/domains/%s/domainStats:query" % domain, "Postmaster domain stats for %s" % domain, body=v2_query(first_day, last_day)))),
-            ("compliance status", lambda: result.compliance.append(compliance(api, domain, now))),
+            (DOMAIN_STATS, lambda: read_pages(result, domain, api.pages("POST", "/v2/domains/%s/domainStats:query" % domain, "Postmaster domain stats for %s" % domain, body=v2_query(first_day, last_day)))),
+            (COMPLIANCE_STATUS, lambda: result.compliance.append(compliance(api, domain, now))),
         ]
         if traffic_stats_v1:
-            steps.append(("traffic stats", lambda: read_pages(result, domain, api.pages("GET", "/v1/domains/%s/trafficStats" % domain, "Postmaster traffic stats for %s" % domain, params=v1_params(first_day, last_day)))))
+            steps.append((TRAFFIC_STATS, lambda: read_pages(result, domain, api.pages("GET", "/v1/domains/%s/trafficStats" % domain, "Postmaster traffic stats for %s" % domain, params=v1_params(first_day, last_day)))))
         for name, step in steps:
             try:
                 step()
             except (FeedError, ParseError) as exc:
-                log.warning("Postmaster %s for %s failed: %s", name, domain, exc)
-                result.errors.append(str(exc))
+                error = step_error(name, domain, exc)
+                log.warning("%s", error)
+                result.failures.append(StepFailure(domain, name, error))
     return result
+
+
+def step_error(step: str, domain: str, exc: Exception) -> str:
+    """Return the error text of a failed request, naming the request and domain once.
+
+    Errors of the requests themselves start with "Postmaster STEP for DOMAIN
+    failed", while token and parse errors do not name the request.
+    """
+    prefix = "Postmaster %s for %s" % (step, domain)
+    text = str(exc)
+    return text if text.startswith(prefix) else "%s failed: %s" % (prefix, text)
 
 
 def read_pages(result: PostmasterFetch, domain: str, pages: Iterator[dict[str, Any]]) -> None:
