@@ -128,3 +128,25 @@ def test_run_rejects_invalid_config_with_key_named(tmp_path: Path):
     )
     assert result.returncode != 0
     assert "store.retention_days" in result.stderr
+
+
+@pytest.mark.slow
+def test_run_reads_log_rotated_while_stopped(service_folder: Path):
+    db = service_folder / "run.db"
+    process = start_service(service_folder)
+    try:
+        wait_for(lambda: count_events(db, "delivered") == 3)
+    finally:
+        stop_service(process)
+
+    with open(service_folder / "mail.log", "a") as log:
+        log.write(postfix_lines(3, 2))
+    os.rename(service_folder / "mail.log", service_folder / "mail.log.2")
+    (service_folder / "mail.log").write_text(postfix_lines(5, 2))
+    process = start_service(service_folder)
+    try:
+        wait_for(lambda: count_events(db, "delivered") == 7)
+    finally:
+        output = stop_service(process)
+    assert "reading the rest of %s from byte" % (service_folder / "mail.log.2") in output
+    assert count_events(db, "delivered") == 7

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO, Iterator
 from inboxwatch.errors import ParseError
 from inboxwatch.model.events import DeliveryEvent, EventType
 from inboxwatch.parsers.base import ParseContext, ParserSpec
+from inboxwatch.parsers.esp_body import read_body
 from inboxwatch.parsers.jsoninput import epoch_to_datetime, sniff_json_head
 from inboxwatch.parsers.smtpreply import bounce_fields, enhanced_status_of, reply_fields
 from inboxwatch.parsers.webhook import (
@@ -26,9 +27,7 @@ from inboxwatch.parsers.webhook import (
     form_field_names,
     has_key,
     is_signing_material,
-    load_body,
     missing_field,
-    read_batch,
     stable_event_id,
     text_value,
     unknown_type,
@@ -78,10 +77,14 @@ def sniff(head: bytes, name: str) -> int:
 
 
 def parse(stream: BinaryIO, context: ParseContext) -> Iterator[Any]:
-    payload = load_body(stream, context.source)
+    yield from read_body(stream, context, read_item, unwrap_events_page)
+
+
+def unwrap_events_page(payload: Any) -> Any:
+    """Return the events of an Events API page (`{"items": [...]}`), or the payload as it is."""
     if isinstance(payload, dict) and isinstance(payload.get("items"), list):
-        payload = payload["items"]
-    yield from read_batch(payload, context, read_item)
+        return payload["items"]
+    return payload
 
 
 def read_item(item: dict[str, Any], context: ParseContext) -> list[DeliveryEvent]:

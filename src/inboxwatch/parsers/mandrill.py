@@ -15,6 +15,7 @@ from typing import Any, BinaryIO, Iterator
 
 from inboxwatch.model.events import DeliveryEvent, EventType
 from inboxwatch.parsers.base import ParseContext, ParserSpec
+from inboxwatch.parsers.esp_body import read_body
 from inboxwatch.parsers.jsoninput import epoch_to_datetime, sniff_json_head
 from inboxwatch.parsers.smtpreply import bounce_fields, reply_fields
 from inboxwatch.parsers.webhook import (
@@ -23,9 +24,7 @@ from inboxwatch.parsers.webhook import (
     email_address,
     form_field_names,
     has_key,
-    load_body,
     missing_field,
-    read_batch,
     stable_event_id,
     text_value,
     unknown_type,
@@ -71,10 +70,14 @@ def sniff(head: bytes, name: str) -> int:
 
 
 def parse(stream: BinaryIO, context: ParseContext) -> Iterator[Any]:
-    payload = load_body(stream, context.source)
+    yield from read_body(stream, context, read_item, unwrap_form)
+
+
+def unwrap_form(payload: Any) -> Any:
+    """Return the events of the form field `mandrill_events`, or the payload as it is."""
     if isinstance(payload, dict) and FORM_FIELD in payload:
-        payload = decode_json_field(payload[FORM_FIELD], FORM_FIELD)
-    yield from read_batch(payload, context, read_item)
+        return decode_json_field(payload[FORM_FIELD], FORM_FIELD)
+    return payload
 
 
 def read_item(item: dict[str, Any], context: ParseContext) -> list[DeliveryEvent]:

@@ -15,15 +15,14 @@ from typing import Any, BinaryIO, Iterator
 
 from inboxwatch.model.events import DeliveryEvent, EventType
 from inboxwatch.parsers.base import ParseContext, ParserSpec
+from inboxwatch.parsers.esp_body import read_body
 from inboxwatch.parsers.jsoninput import iso_to_datetime, sniff_json_head
 from inboxwatch.parsers.smtpreply import bounce_fields, reply_fields
 from inboxwatch.parsers.webhook import (
     domain_of,
     email_address,
     is_signing_material,
-    load_body,
     missing_field,
-    read_batch,
     stable_event_id,
     text_value,
     unknown_type,
@@ -67,8 +66,7 @@ def sniff(head: bytes, name: str) -> int:
 
 
 def parse(stream: BinaryIO, context: ParseContext) -> Iterator[Any]:
-    payload = load_body(stream, context.source)
-    yield from read_batch(payload, context, read_item)
+    yield from read_body(stream, context, read_item)
 
 
 def read_item(item: dict[str, Any], context: ParseContext) -> list[DeliveryEvent]:

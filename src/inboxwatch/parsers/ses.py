@@ -18,6 +18,7 @@ from typing import Any, BinaryIO, Iterator
 from inboxwatch.errors import ParseError
 from inboxwatch.model.events import DeliveryEvent, EventType
 from inboxwatch.parsers.base import ParseContext, ParserSpec
+from inboxwatch.parsers.esp_body import read_body
 from inboxwatch.parsers.jsoninput import iso_to_datetime, sniff_json_head
 from inboxwatch.parsers.smtpreply import bounce_fields, reply_fields
 from inboxwatch.parsers.webhook import (
@@ -25,9 +26,7 @@ from inboxwatch.parsers.webhook import (
     domain_of,
     email_address,
     has_key,
-    load_body,
     missing_field,
-    read_batch,
     stable_event_id,
     text_value,
     unknown_type,
@@ -71,8 +70,7 @@ def sniff(head: bytes, name: str) -> int:
 
 
 def parse(stream: BinaryIO, context: ParseContext) -> Iterator[Any]:
-    payload = load_body(stream, context.source)
-    yield from read_batch(payload, context, read_item)
+    yield from read_body(stream, context, read_item)
 
 
 def read_item(item: dict[str, Any], context: ParseContext) -> list[DeliveryEvent]:

@@ -18,15 +18,14 @@ from typing import Any, BinaryIO, Iterator
 from inboxwatch.errors import ParseError
 from inboxwatch.model.events import DeliveryEvent, EventType
 from inboxwatch.parsers.base import ParseContext, ParserSpec
+from inboxwatch.parsers.esp_body import read_body
 from inboxwatch.parsers.jsoninput import epoch_to_datetime, iso_to_datetime, sniff_json_head
 from inboxwatch.parsers.smtpreply import bounce_fields, reply_fields
 from inboxwatch.parsers.webhook import (
     domain_of,
     email_address,
     has_key,
-    load_body,
     missing_field,
-    read_batch,
     stable_event_id,
     text_value,
     unknown_type,
@@ -107,10 +106,14 @@ def sniff(head: bytes, name: str) -> int:
 
 
 def parse(stream: BinaryIO, context: ParseContext) -> Iterator[Any]:
-    payload = load_body(stream, context.source)
+    yield from read_body(stream, context, read_item, unwrap_events_page)
+
+
+def unwrap_events_page(payload: Any) -> Any:
+    """Return the events of a Message Events API page (`{"results": [...]}`), or the payload as it is."""
     if isinstance(payload, dict) and isinstance(payload.get("results"), list):
-        payload = payload["results"]
-    yield from read_batch(payload, context, read_item)
+        return payload["results"]
+    return payload
 
 
 def read_item(item: dict[str, Any], context: ParseContext) -> list[DeliveryEvent]:

@@ -1,7 +1,8 @@
-"""Helpers shared by the ESP event parsers: body decoding, batches, ids and detection.
+"""Helpers shared by the ESP event parsers: batches, ids, fields and detection.
 
 An ESP posts one event or a batch of events per request, as JSON or (older
-webhooks) as form fields. Each parser reads one event object at a time with a
+webhooks) as form fields, and `esp_body.read_body` reads such a body or a
+JSON Lines event file. Each parser reads one event object at a time with a
 reader function. `read_batch` turns a reader's `ParseError` into a `Rejected`
 item, so one bad event costs only itself.
 """
@@ -9,20 +10,18 @@ item, so one bad event costs only itself.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from email.utils import parseaddr
-from typing import Any, BinaryIO
+from typing import Any
 
 from inboxwatch.errors import ParseError
 from inboxwatch.model.events import DeliveryEvent
 from inboxwatch.model.records import Rejected
 from inboxwatch.parsers.base import ParseContext, reject
-from inboxwatch.parsers.jsoninput import MAX_JSON_BYTES, load_json
 
 log = logging.getLogger(__name__)
 
@@ -40,52 +39,6 @@ ADDRESS_SYNTAX = frozenset('<>"(), ')
 MAX_ITEM_EXCERPT = 1024
 
 ItemReader = Callable[[dict[str, Any], ParseContext], Iterable[DeliveryEvent]]
-
-
-def load_body(stream: BinaryIO, source: str) -> Any:
-    """Decode a webhook body: JSON, JSON Lines, or form fields.
-
-    Form bodies (application/x-www-form-urlencoded, as Mandrill and Mailgun's
-    legacy webhooks post them) become a dict of field name to last value.
-    Concatenated JSON documents (JSON Lines, as Amazon Data Firehose writes
-    event streams to S3) become a list. Raises `ParseError` with the line and
-    column for anything else that is not valid JSON.
-    """
-    data = stream.read(MAX_JSON_BYTES + 1)
-    start = data.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if start[:1] not in (b"{", b"[") and FORM_BODY.match(start):
-        return decode_form(start)
-    try:
-        return load_json(io.BytesIO(data), source)
-    except ParseError as exc:
-        if not exc.message.startswith("invalid JSON: Extra data"):
-            raise
-    return load_json_sequence(data, source)
-
-
-def decode_form(data: bytes) -> dict[str, str]:
-    text = data.decode("utf-8", errors="replace").strip()
-    return dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
-
-
-def load_json_sequence(data: bytes, source: str) -> list[Any]:
-    """Decode JSON documents that follow each other, with or without newlines between them."""
-    text = data.decode("utf-8-sig", errors="replace")
-    decoder = json.JSONDecoder()
-    documents = []
-    position = 0
-    while True:
-        while position < len(text) and text[position].isspace():
-            position += 1
-        if position >= len(text):
-            return documents
-        try:
-            document, position = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
-            raise ParseError(
-                "invalid JSON: %s (column %d)" % (exc.msg, exc.colno), source=source, line=exc.lineno, offset=exc.pos
-            ) from None
-        documents.append(document)
 
 
 def decode_json_field(value: Any, field: str) -> Any:

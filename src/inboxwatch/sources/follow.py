@@ -4,8 +4,12 @@
 after each, so the caller can store how far it got and resume after a
 restart. Rotation by rename (logrotate's default) is noticed when the path
 names a new inode: the old file is read to its end first, then the new one
-from its start. Truncation in place (`copytruncate`) is noticed when the file
-becomes shorter than the offset, and reading starts again at zero.
+from its start. After a restart, the stored position names the inode of the
+file last read. When the path now names another inode, the file in the same
+directory that still has the stored inode (`mail.log.1`, say) is read from the
+stored offset to its end before the new file. Truncation in place
+(`copytruncate`) is noticed when the file becomes shorter than the offset, and
+reading starts again at zero.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable
+from stat import S_ISREG
 from typing import BinaryIO
 
 from inboxwatch.model.records import FilePosition
@@ -36,6 +41,40 @@ def head_digest(handle: BinaryIO) -> str:
     digest = hashlib.sha256(handle.read(HEAD_DIGEST_BYTES)).hexdigest()
     handle.seek(position)
     return digest
+
+
+def head_matches(handle: BinaryIO, start: FilePosition) -> bool:
+    """Return True when the file's head is the one `start` was stored for.
+
+    The stored digest covers the first `HEAD_DIGEST_BYTES` bytes the file had
+    then. A file shorter than that may have grown since, so every head length
+    from the stored offset up to the current head length is tried.
+    """
+    position = handle.tell()
+    handle.seek(0)
+    head = handle.read(HEAD_DIGEST_BYTES)
+    handle.seek(position)
+    for length in range(min(start.offset, len(head)), len(head) + 1):
+        if hashlib.sha256(head[:length]).hexdigest() == start.head_digest:
+            return True
+    return False
+
+
+def find_by_inode(directory: str, device: int, inode: int) -> str | None:
+    """Return the path of the regular file in `directory` with this device and inode, or None."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return None
+    for entry in entries:
+        # lstat, not the directory entry's inode: on overlayfs the two can differ.
+        try:
+            status = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if (status.st_dev, status.st_ino) == (device, inode) and S_ISREG(status.st_mode):
+            return entry.path
+    return None
 
 
 class FollowedFile(io.BufferedIOBase):
@@ -79,19 +118,82 @@ class FollowedFile(io.BufferedIOBase):
         try:
             handle = open(self.path, "rb")
         except FileNotFoundError:
-            log.warning("followed file %s does not exist yet; waiting for it", self.path)
+            if start is None or not self._resume_rotated(start):
+                log.warning("followed file %s does not exist yet; waiting for it", self.path)
             return
         stat = os.fstat(handle.fileno())
         offset = 0
         if start is not None and (start.device, start.inode) == (stat.st_dev, stat.st_ino):
-            if stat.st_size >= start.offset and head_digest(handle) == start.head_digest:
-                offset = start.offset
-            else:
-                log.warning("followed file %s changed under the same inode; reading it from the start", self.path)
+            offset = self._resume_offset(handle, stat, start)
+        elif start is not None and self._resume_rotated(start):
+            # The new file is opened by `_check_rotation` once the rotated one is read to its end.
+            handle.close()
+            return
         handle.seek(offset)
         self._handle, self._stat = handle, stat
         self._remember(offset)
         log.info("following %s from byte %d", self.path, offset)
+
+    def _resume_offset(self, handle: BinaryIO, stat: os.stat_result, start: FilePosition) -> int:
+        """Return the stored offset, or 0 when the file was truncated or rewritten under the same inode."""
+        if stat.st_size < start.offset:
+            log.warning(
+                "followed file %s is %d bytes, shorter than the stored position (byte %d), so it was truncated; "
+                "reading it from the start",
+                self.path, stat.st_size, start.offset,
+            )
+            return 0
+        if not head_matches(handle, start):
+            log.warning(
+                "followed file %s has the stored inode %d but other content (rewritten, or a new file reusing "
+                "the inode); reading it from the start, and the rest of the earlier file after byte %d "
+                "could not be read",
+                self.path, start.inode, start.offset,
+            )
+            return 0
+        return start.offset
+
+    def _resume_rotated(self, start: FilePosition) -> bool:
+        """Open the renamed file that still has the stored inode at the stored offset; return whether it was found.
+
+        Logrotate renames the followed file and creates a new one. Lines
+        written to the old file after the stored position, and before the
+        rename, are only in the renamed file.
+        """
+        directory = os.path.dirname(self.path) or "."
+        rotated = find_by_inode(directory, start.device, start.inode)
+        if rotated is None:
+            log.warning(
+                "followed file %s was rotated while not followed, and no file in %s has its stored inode %d "
+                "(compressed or deleted?); the rest of the rotated file after byte %d could not be read",
+                self.path, directory, start.inode, start.offset,
+            )
+            return False
+        try:
+            handle = open(rotated, "rb")
+        except OSError as exc:
+            log.warning(
+                "rotated file %s of %s could not be opened (%s); the rest of it after byte %d could not be read",
+                rotated, self.path, exc, start.offset,
+            )
+            return False
+        stat = os.fstat(handle.fileno())
+        if stat.st_size < start.offset or not head_matches(handle, start):
+            log.warning(
+                "file %s has the stored inode %d of %s but not its content (inode reused or file rewritten); "
+                "the rest of the rotated file after byte %d could not be read",
+                rotated, start.inode, self.path, start.offset,
+            )
+            handle.close()
+            return False
+        handle.seek(start.offset)
+        self._handle, self._stat = handle, stat
+        self._remember(start.offset)
+        log.info(
+            "followed file %s was rotated while not followed; reading the rest of %s from byte %d first",
+            self.path, rotated, start.offset,
+        )
+        return True
 
     def _remember(self, offset: int) -> None:
         assert self._handle is not None and self._stat is not None
