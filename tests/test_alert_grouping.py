@@ -174,3 +174,17 @@ def test_grouping_replay_of_earlier_time_decides_nothing(engine):
 
     reasons = [reason for _channel, _outbox_reason, reason in notifications(engine)]
     assert reasons == ["first notification", "resolved"]
+
+
+def test_grouping_acknowledged_payload_lists_alert(engine):
+    policy = policy_from({"route": {**GROUPED["route"], "group_wait": "0s"}})
+    cycle(engine, 0, [breach(provider="microsoft")], policy)
+    (alert,) = all_alerts(engine)
+    with engine.begin() as conn:
+        alert_store.acknowledge(conn, alert.id, "ana", "moving traffic", at(1))
+
+    (row,) = [row for row in outbox_rows(engine) if row["reason"] == "acknowledged"]
+    (listed,) = row["payload"]["alerts"]
+    assert listed["alert_id"] == alert.id
+    assert listed["state"] == "acknowledged"
+    assert listed["acknowledged_by"] == "ana"

@@ -176,3 +176,29 @@ def test_cli_silences_add_list_expire(tmp_path):
     assert "invalid matcher" in bad.output
     assert missing.exit_code == 1
     assert "silence 99 not found" in missing.output
+
+
+# Each case: when the silence starts, in minutes after 10:00, and whether the
+# evaluation of 10:05 (a whole minute, as every evaluation) is muted by it.
+SILENCE_STARTS = [
+    ("same-minute-10s", 5 + 10 / 60, True),
+    ("same-minute-59s", 5 + 59 / 60, True),
+    ("on-the-minute", 5, True),
+    ("next-minute", 6, False),
+    ("next-minute-10s", 6 + 10 / 60, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("start_minute", "muted"), [case[1:] for case in SILENCE_STARTS], ids=[case[0] for case in SILENCE_STARTS]
+)
+def test_silence_mutes_minute_it_starts(engine, start_minute, muted):
+    policy = policy_from({"route": {**ROUTE["route"], "repeat_interval": "5m"}})
+    cycle(engine, 0, [breach(sending_ip="192.0.2.10")], policy)
+    silence_id = add_silence(engine, ['sending_ip="192.0.2.10"'], start_minute=start_minute)
+    cycle(engine, 5, [], policy)
+
+    (alert,) = all_alerts(engine)
+    reasons = [reason for _channel, _outbox_reason, reason in notifications(engine)]
+    assert alert.silenced_by == ((silence_id,) if muted else ())
+    assert reasons == (["first notification"] if muted else ["first notification", "repeat"])

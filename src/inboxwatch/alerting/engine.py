@@ -21,12 +21,14 @@ import sqlalchemy as sa
 from inboxwatch.alerting import cycle
 from inboxwatch.alerting.grouping import Action, Reason
 from inboxwatch.alerting.lifecycle import Outcome, Timing
+from inboxwatch.model.alert_groups import alert_group_keys
 from inboxwatch.model.matchers import MatcherError, parse_matchers
 from inboxwatch.alerting.payloads import escalation_payload, group_payload
 from inboxwatch.alerting.silences import Silence
 from inboxwatch.model.alerts import Alert, AlertState, Signal
 from inboxwatch.store import alerts as alert_store
 from inboxwatch.store import notification_log as log_store
+from inboxwatch.store.escalated import enqueue_escalation_followups
 from inboxwatch.store.db import as_utc
 from inboxwatch.store.schema import alerts as alerts_table
 from inboxwatch.store.silences import list_silences
@@ -74,7 +76,7 @@ def apply_signals(conn: sa.Connection, signals: Iterable[Signal], *, now: dateti
     """Run one cycle at `now` over `signals` and every open alert, and store the result."""
     state = load_state(conn, now, policy)
     plan = cycle.plan_cycle(state, list(signals), now=now, policy=policy, timing=signal_timing)
-    return store_plan(conn, plan, state, now)
+    return store_plan(conn, plan, state, now, notify=policy.notify)
 
 
 def load_state(conn: sa.Connection, now: datetime, policy: cycle.Policy) -> cycle.CycleState:
@@ -111,7 +113,7 @@ def load_silences(conn: sa.Connection, now: datetime) -> list[Silence]:
     return silences
 
 
-def store_plan(conn: sa.Connection, plan: cycle.Plan, state: cycle.CycleState, now: datetime) -> CycleResult:
+def store_plan(conn: sa.Connection, plan: cycle.Plan, state: cycle.CycleState, now: datetime, *, notify: bool = True) -> CycleResult:
     rewrite, evaluated = cycle.split_writes(plan.alerts, state.open_alerts)
     saved = dict(plan.alerts)
     saved.update((alert.fingerprint, alert) for alert in alert_store.save_alerts(conn, rewrite))
@@ -146,6 +148,8 @@ def store_plan(conn: sa.Connection, plan: cycle.Plan, state: cycle.CycleState, n
     alert_store.record_transitions(conn, history)
 
     written = store_notifications(conn, plan, stored, now)
+    if notify:
+        written += notify_escalated_resolves(conn, [saved[key] for key, transition in plan.history if resolves(transition)], now)
     decision_rows = []
     decisions: Counter[str] = Counter()
     for record in plan.decisions:
@@ -185,7 +189,7 @@ def store_notifications(conn: sa.Connection, plan: cycle.Plan, stored, now: date
             continue
         group = planned.group
         reason = Reason(decision.reason)
-        outbox_reason = reason.outbox_reason if group.firing else "resolved"
+        outbox_reason = reason.outbox_reason(firing=bool(group.firing))
         firing = [stored(alert) for alert in group.firing]
         resolved = [stored(alert) for alert in group.resolved]
         payload = group_payload(
@@ -220,7 +224,7 @@ def store_notifications(conn: sa.Connection, plan: cycle.Plan, stored, now: date
             count,
         )
         if not group.route.channels:
-            log.warning("route %s has no channels: the %s notification goes nowhere", group.route.route, reason.value)
+            log.warning("route %s has no channels: the notification (%s) goes nowhere", group.route.route, reason.value)
 
     for item in plan.escalations:
         alert = stored(item.alert)
@@ -237,6 +241,24 @@ def store_notifications(conn: sa.Connection, plan: cycle.Plan, stored, now: date
         log.info("alert %d escalated to level %d: %s", alert.id, item.number, ", ".join(item.level.channels))
 
     mark_notified(conn, notified_ids, now)
+    return written
+
+
+def resolves(transition) -> bool:
+    """Tell whether a history transition resolves a notified state (a pending alert resolves quietly)."""
+    return transition.to_state == AlertState.RESOLVED and transition.from_state in (AlertState.FIRING, AlertState.ACKNOWLEDGED)
+
+
+def notify_escalated_resolves(conn: sa.Connection, resolved: Sequence[Alert], now: datetime) -> int:
+    """Send `resolved` to the channels each resolved alert was escalated to, in the cycle it resolves."""
+    written = 0
+    for alert in resolved:
+        if alert.id is None or not alert.escalation_level:
+            continue
+        payload = alert_store.notification_payload(alert, "resolved", now)
+        # A channel that is also on the route gets the resolve with its group, which waits for the group's last firing alert.
+        skip = [(channel, group.key) for group in alert_group_keys(alert) for channel in group.route.channels]
+        written += enqueue_escalation_followups(conn, alert.id, "resolved", payload, now, skip=skip)
     return written
 
 

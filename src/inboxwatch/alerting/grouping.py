@@ -51,12 +51,17 @@ class Reason(str, enum.Enum):
     RESOLVED = "resolved"
     REPEAT = "repeat"
 
-    @property
-    def outbox_reason(self) -> str:
-        """The coarse reason stored in `outbox.reason`, which channels use for their subject tag."""
-        if self == Reason.REPEAT:
-            return "repeat"
-        return "resolved" if self == Reason.RESOLVED else "firing"
+    def outbox_reason(self, *, firing: bool) -> str:
+        """Return the coarse reason stored in `outbox.reason`, which channels use for their subject tag and event type.
+
+        `firing` tells whether any alert of the group still fires. A resolve
+        while others of the group fire is a firing update, so a receiver
+        that keys on the group (PagerDuty) keeps the incident open, and
+        `resolved` is sent only once the group has no firing alert left.
+        """
+        if not firing:
+            return "resolved"
+        return "repeat" if self == Reason.REPEAT else "firing"
 
 
 class Action(str, enum.Enum):

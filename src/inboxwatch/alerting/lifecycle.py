@@ -32,6 +32,11 @@ NON_IDENTIFYING_LABELS = frozenset({"severity"})
 
 SEVERITY_ORDER = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 
+# Annotations of threshold signals: whether a higher ("above") or lower
+# ("below") value is worse, and the worst value an alert had while firing.
+DIRECTION_ANNOTATION = "direction"
+PEAK_ANNOTATION = "peak"
+
 # Returns the routes and the escalation policy for an alert about to fire or
 # whose severity rose; called only then, so routing costs nothing for alerts
 # that merely stay firing.
@@ -157,6 +162,7 @@ def fire(
     earlier: tuple[Transition, ...],
 ) -> Outcome:
     routes, escalation = router(alert)
+    alert = with_peak(alert, now)
     alert = alert.replace(
         state=AlertState.FIRING,
         fired_at=now,
@@ -178,7 +184,12 @@ def continue_firing(alert: Alert, signal: Signal, now: datetime, router: Router,
         # The steady state of an ongoing incident, and the common case by
         # far: `with_signal` would change nothing but the evaluation time.
         return Outcome(alert.replace(last_evaluated_at=now), "updated")
-    alert = with_signal(alert, signal, now)
+    if signal.breached:
+        alert = with_peak(with_signal(alert, signal, now), now)
+    else:
+        # A reading inside the hysteresis band keeps the alert open but is
+        # not a breach, so the alert keeps the figures of its last breach.
+        alert = alert.replace(last_evaluated_at=now)
     transitions: tuple[Transition, ...] = ()
     decision = "updated"
 
@@ -210,10 +221,14 @@ def clear(alert: Alert | None, signal: Signal, now: datetime, timing: Timing, fl
     if alert is None:
         return Outcome(None, "ignored")
     previous = alert.state
-    alert = with_signal(alert, signal, now)
     if previous == AlertState.PENDING:
+        alert = with_signal(alert, signal, now)
         transition = Transition(previous, AlertState.RESOLVED, "cleared before firing: %s" % signal.summary)
         return Outcome(alert.replace(state=AlertState.RESOLVED, resolved_at=now), "cleared", (transition,))
+    # While the alert stays firing (keep_firing_for, flapping) it keeps the
+    # figures of its last breach, so its summary says what fired. The clear
+    # reading replaces them only when the alert resolves.
+    alert = alert.replace(last_evaluated_at=now)
 
     newly_clear = alert.clear_since is None
     clear_since = alert.clear_since or now
@@ -234,7 +249,7 @@ def clear(alert: Alert | None, signal: Signal, now: datetime, timing: Timing, fl
     note = "clear: %s" % signal.summary
     if alert.flapping:
         note += " (no longer flapping)"
-    resolved = alert.replace(
+    resolved = with_signal(alert, signal, now).replace(
         state=AlertState.RESOLVED,
         resolved_at=now,
         flapping=False,
@@ -274,6 +289,29 @@ def with_signal(alert: Alert, signal: Signal, now: datetime) -> Alert:
         annotations={**alert.annotations, **signal.annotations},
         last_evaluated_at=now,
     )
+
+
+def with_peak(alert: Alert, now: datetime) -> Alert:
+    """Record the alert's current value as its `peak` annotation when it is the worst seen while firing.
+
+    Only rules that state a direction (`direction` annotation, "above" or
+    "below") have a peak. `peak_summary` and `peak_at` tell the reading.
+    """
+    direction = alert.annotations.get(DIRECTION_ANNOTATION)
+    if alert.value is None or direction not in ("above", "below"):
+        return alert
+    peak = alert.annotations.get(PEAK_ANNOTATION)
+    if isinstance(peak, (int, float)):
+        worse = alert.value > peak if direction == "above" else alert.value < peak
+        if not worse:
+            return alert
+    annotations = {
+        **alert.annotations,
+        PEAK_ANNOTATION: alert.value,
+        "peak_summary": alert.summary,
+        "peak_at": now.isoformat(),
+    }
+    return alert.replace(annotations=annotations)
 
 
 def route_fields(routes: tuple[RouteSnapshot, ...]) -> dict:

@@ -23,7 +23,13 @@ class Silence:
     created_at: datetime
 
     def active(self, now: datetime) -> bool:
-        return self.starts_at <= now < self.ends_at
+        """Tell whether the silence mutes an evaluation at `now`.
+
+        Evaluation times are whole minutes, so the start is taken down to
+        its minute: a silence added at 23:46:10 mutes the evaluation of
+        23:46, the first one after it was made.
+        """
+        return self.starts_at.replace(second=0, microsecond=0) <= now < self.ends_at
 
     def status(self, now: datetime) -> str:
         return silence_status(self.starts_at, self.ends_at, now)

@@ -106,6 +106,7 @@ def judge(rule: ThresholdRule, labels: Mapping[str, str], rate: Rate, at: dateti
         summary=summarize(rule, labels, rate, judged, threshold, severity),
         annotations={
             "metric": rule.metric,
+            "direction": rule.direction,
             "numerator": rate.numerator,
             "judged_value": judged,
             "window_seconds": rule.window.total_seconds(),

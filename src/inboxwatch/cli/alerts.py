@@ -8,12 +8,16 @@ from typing import Any
 
 import click
 
+from inboxwatch.alerting.lifecycle import DIRECTION_ANNOTATION, PEAK_ANNOTATION
+from inboxwatch.analysis.rules import percent
 from inboxwatch.cli.settings import config_option, load_settings, open_store, store_option
 from inboxwatch.errors import InboxwatchError
 from inboxwatch.model.alerts import OPEN_STATES, Alert, AlertState
 from inboxwatch.store import alerts as alert_store
 from inboxwatch.store import notification_log as log_store
 
+# Shown in place of `resolved` for an alert that cleared while pending and never fired.
+CLEARED = "cleared"
 STATE_CHOICES = [state.value for state in AlertState] + ["open", "all"]
 
 
@@ -51,7 +55,10 @@ def list_command(
         if as_json:
             click.echo(json.dumps(alert_json(alert)))
         else:
-            click.echo("%5d  %-12s %-8s %s  %s" % (alert.id, alert.state.value, alert.severity.value, short_time(alert.pending_since), alert.summary))
+            click.echo(
+                "%5d  %-12s %-8s %s  %s"
+                % (alert.id, shown_state(alert), alert.severity.value, short_time(alert.pending_since), alert.summary)
+            )
     if not alerts and not as_json:
         click.echo("no alerts in state %s" % ", ".join(state.value for state in chosen))
 
@@ -75,7 +82,8 @@ def show_command(config_path: str | None, store_url: str | None, alert_id: int, 
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    for key, value in data.items():
+    shown = {**data, "state": shown_state(alert), **readable_figures(alert)}
+    for key, value in shown.items():
         if value not in (None, "", [], {}):
             click.echo("%-16s %s" % (key + ":", json.dumps(value) if isinstance(value, (dict, list)) else value))
 
@@ -116,13 +124,11 @@ def history_command(config_path: str | None, store_url: str | None, alert_id: in
         with engine.connect() as conn:
             if alert_store.get_alert(conn, alert_id) is None:
                 raise click.ClickException("alert %d not found; `inboxwatch alerts list --state all` shows the known ids" % alert_id)
-            entries = [{"kind": "state", **entry} for entry in alert_store.alert_history(conn, alert_id)]
-            entries += [{"kind": "notification", **entry} for entry in log_store.decisions_for_alert(conn, alert_id)]
+            changes = [{"kind": "state", **entry} for entry in alert_store.alert_history(conn, alert_id)]
+            decisions = [{"kind": "notification", **entry} for entry in log_store.decisions_for_alert(conn, alert_id)]
     finally:
         engine.dispose()
-    # State changes come before the decisions taken at the same time, because the decisions follow from them.
-    entries.sort(key=lambda entry: (entry["time"], entry["kind"] != "state"))
-    for entry in entries:
+    for entry in merge_history(changes, decisions):
         if as_json:
             click.echo(json.dumps({**entry, "time": entry["time"].isoformat()}))
         elif entry["kind"] == "state":
@@ -134,7 +140,37 @@ def history_command(config_path: str | None, store_url: str | None, alert_id: in
         else:
             where = " via %s" % ", ".join(entry["channels"]) if entry["channels"] else ""
             route = " (route %s)" % entry["route"] if entry["route"] else ""
-            click.echo("%s  %s: %s%s%s" % (short_time(entry["time"]), entry["action"], entry["reason"], where, route))
+            reason = entry["reason"]
+            if entry["action"] == "suppress":
+                # Stored suppress reasons start with "suppressed: ", which the action already says.
+                reason = reason.removeprefix("suppressed: ")
+            click.echo("%s  %s: %s%s%s" % (short_time(entry["time"]), entry["action"], reason, where, route))
+
+
+def shown_state(alert: Alert) -> str:
+    """Return the state to print: `cleared` for an alert that resolved while pending, so it never fired."""
+    if alert.state == AlertState.RESOLVED and alert.fired_at is None:
+        return CLEARED
+    return alert.state.value
+
+
+def merge_history(changes: list[dict[str, Any]], decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge state changes and decisions, each in the order they were written, by time.
+
+    State changes keep the order they were made in. A catch-up evaluation
+    records a change at the event time it replays, which may be earlier
+    than a manual change made before it, such as an acknowledgement. A
+    state change comes before a decision of the same time, because the
+    decision follows from it.
+    """
+    merged: list[dict[str, Any]] = []
+    pending = list(decisions)
+    for change in changes:
+        while pending and pending[0]["time"] < change["time"]:
+            merged.append(pending.pop(0))
+        merged.append(change)
+    merged.extend(pending)
+    return merged
 
 
 def change_alert(config_path: str | None, store_url: str | None, change, alert_id: int, by: str, note: str | None) -> None:
@@ -188,7 +224,30 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "escalation_policy": alert.escalation.policy if alert.escalation else None,
         "escalation_level": alert.escalation_level,
         "fingerprint": alert.fingerprint,
+        "peak": alert.annotations.get(PEAK_ANNOTATION),
+        "peak_summary": alert.annotations.get("peak_summary"),
+        "peak_at": alert.annotations.get("peak_at"),
     }
+
+
+def readable_figures(alert: Alert) -> dict[str, str]:
+    """Write the rate figures of a threshold alert as its summary does: "4.55% (1/22)", "3%".
+
+    Alerts of other evaluators (no `direction` annotation) keep their raw numbers.
+    """
+    if alert.annotations.get(DIRECTION_ANNOTATION) not in ("above", "below"):
+        return {}
+    figures = {}
+    if alert.value is not None:
+        numerator = alert.annotations.get("numerator")
+        counts = " (%s/%s)" % (numerator, alert.denominator) if numerator is not None and alert.denominator else ""
+        figures["value"] = percent(alert.value) + counts
+    if alert.threshold is not None:
+        figures["threshold"] = percent(alert.threshold)
+    peak = alert.annotations.get(PEAK_ANNOTATION)
+    if isinstance(peak, (int, float)):
+        figures["peak"] = percent(peak)
+    return figures
 
 
 def iso(value: datetime | None) -> str | None:

@@ -22,6 +22,7 @@ from inboxwatch.model.alert_groups import alert_group_keys
 from inboxwatch.model.alerts import OPEN_STATES, Alert, AlertState, Severity
 from inboxwatch.store.alert_snapshots import escalation_from_json, escalation_to_json, route_from_json, route_to_json
 from inboxwatch.store.db import as_utc
+from inboxwatch.store.escalated import enqueue_escalation_followups
 from inboxwatch.store.outbox import PENDING
 from inboxwatch.store.schema import alert_history as history_table
 from inboxwatch.store.schema import alerts as alerts_table
@@ -141,7 +142,9 @@ def enqueue_notifications(conn: sa.Connection, alert: Alert, reason: str, time: 
     route's channels, and the payload carries the route's `group_key` and
     `group_labels`. That way a receiver which deduplicates by group (such as
     PagerDuty) reaches the incident the group notification opened. An alert
-    without routes goes to `alert.channels` with no group key. A row whose
+    without routes goes to `alert.channels` with no group key. Channels the
+    alert was escalated to get the notification too, with the escalation's
+    group key (`store.escalated`). A row whose
     idempotency key is already stored is skipped, so replaying an
     evaluation that was committed before writes nothing twice.
     """
@@ -150,7 +153,13 @@ def enqueue_notifications(conn: sa.Connection, alert: Alert, reason: str, time: 
     payload = notification_payload(alert, reason, time)
     targets: list[tuple[str | None, tuple[str, ...], dict[str, Any]]] = []
     for group in alert_group_keys(alert):
-        group_payload = {**payload, "group_key": group.key, "group_labels": group.labels, "route": group.route.route}
+        group_payload = {
+            **payload,
+            "group_key": group.key,
+            "group_labels": group.labels,
+            "route": group.route.route,
+            "alerts": [payload],
+        }
         targets.append((group.key, group.route.channels, group_payload))
     if not targets:
         targets.append((None, alert.channels, payload))
@@ -176,6 +185,8 @@ def enqueue_notifications(conn: sa.Connection, alert: Alert, reason: str, time: 
                 )
             )
             written += 1
+    notified = [(channel, key_of_group) for key_of_group, channels, _payload in targets for channel in channels]
+    written += enqueue_escalation_followups(conn, alert.id, reason, payload, time, skip=notified)
     if not any(channels for _key, channels, _payload in targets):
         log.info("alert %s has no channels to notify of %s: no channel is configured", alert.id, reason)
     return written
@@ -285,8 +296,8 @@ def resolve_manually(conn: sa.Connection, alert_id: int, by: str, note: str | No
     """Resolve an open alert by hand; a breach that goes on opens a new alert at the next evaluation.
 
     The resolve is notified with the alert's group at the next evaluation,
-    if the group had notified it as firing; a pending alert resolves
-    quietly. Raises AlertNotFoundError for an unknown id and AlertStateError
+    if the group had notified it as firing, and at once to the channels the
+    alert was escalated to; a pending alert resolves quietly. Raises AlertNotFoundError for an unknown id and AlertStateError
     for an alert already resolved.
     """
     alert = require_alert(conn, alert_id)
@@ -295,6 +306,11 @@ def resolve_manually(conn: sa.Connection, alert_id: int, by: str, note: str | No
     changed = alert.replace(state=AlertState.RESOLVED, resolved_at=now, clear_since=None, flapping=False)
     update_if_state(conn, changed, expected=alert.state)
     record_transition(conn, alert_id, now, alert.state, AlertState.RESOLVED, note, actor=by)
+    if alert.state != AlertState.PENDING:
+        # A channel that is also on the route gets the resolve with its group at the next evaluation.
+        skip = [(channel, group.key) for group in alert_group_keys(changed) for channel in group.route.channels]
+        payload = notification_payload(changed, "resolved", now)
+        enqueue_escalation_followups(conn, alert_id, "resolved", payload, now, skip=skip)
     log.info("alert %d resolved by %s", alert_id, by)
     return changed
 
