@@ -23,10 +23,9 @@ from inboxwatch.model.alerts import OPEN_STATES, Alert, AlertState, Severity
 from inboxwatch.store.alert_snapshots import escalation_from_json, escalation_to_json, route_from_json, route_to_json
 from inboxwatch.store.db import as_utc
 from inboxwatch.store.escalated import enqueue_escalation_followups
-from inboxwatch.store.outbox import PENDING
+from inboxwatch.store.outbox import enqueue
 from inboxwatch.store.schema import alert_history as history_table
 from inboxwatch.store.schema import alerts as alerts_table
-from inboxwatch.store.schema import outbox
 
 log = logging.getLogger(__name__)
 
@@ -168,23 +167,10 @@ def enqueue_notifications(conn: sa.Connection, alert: Alert, reason: str, time: 
     for key_of_group, channels, target_payload in targets:
         for channel in channels:
             key = idempotency_key(alert.id, reason, time, channel, key_of_group)
-            exists = conn.execute(sa.select(outbox.c.id).where(outbox.c.idempotency_key == key)).first()
-            if exists is not None:
-                continue
-            conn.execute(
-                outbox.insert().values(
-                    alert_id=alert.id,
-                    channel=channel,
-                    reason=reason,
-                    payload=target_payload,
-                    idempotency_key=key,
-                    status=PENDING,
-                    created_at=as_utc(time),
-                    next_attempt_at=as_utc(time),
-                    attempts=0,
-                )
-            )
-            written += 1
+            if enqueue(
+                conn, alert_id=alert.id, channel=channel, reason=reason, payload=target_payload, idempotency_key=key, now=time
+            ):
+                written += 1
     notified = [(channel, key_of_group) for key_of_group, channels, _payload in targets for channel in channels]
     written += enqueue_escalation_followups(conn, alert.id, reason, payload, time, skip=notified)
     if not any(channels for _key, channels, _payload in targets):

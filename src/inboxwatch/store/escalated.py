@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from inboxwatch.model.alerts import OPEN_STATES
 from inboxwatch.store.db import as_utc
-from inboxwatch.store.outbox import PENDING
+from inboxwatch.store.outbox import enqueue
 from inboxwatch.store.schema import alerts as alerts_table
 from inboxwatch.store.schema import outbox
 
@@ -98,22 +98,10 @@ def enqueue_escalation_followups(
         }
         parts = ["escalation-followup", str(alert_id), reason, as_utc(time).isoformat(), channel, group_key or ""]
         key = hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
-        if conn.execute(sa.select(outbox.c.id).where(outbox.c.idempotency_key == key)).first() is not None:
-            continue
-        conn.execute(
-            outbox.insert().values(
-                alert_id=alert_id,
-                channel=channel,
-                reason=reason,
-                payload=row_payload,
-                idempotency_key=key,
-                status=PENDING,
-                created_at=as_utc(time),
-                next_attempt_at=as_utc(time),
-                attempts=0,
-            )
-        )
-        written += 1
+        if enqueue(
+            conn, alert_id=alert_id, channel=channel, reason=reason, payload=row_payload, idempotency_key=key, now=time
+        ):
+            written += 1
     if written:
         log.info("alert %d %s: notified %d escalation channels", alert_id, reason, written)
     return written

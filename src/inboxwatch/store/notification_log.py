@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from inboxwatch.model.notification_log import GroupLogEntry
 from inboxwatch.store.alert_snapshots import route_from_json, route_to_json
 from inboxwatch.store.db import as_utc
-from inboxwatch.store.outbox import PENDING
-from inboxwatch.store.schema import notification_decisions, notification_log, outbox
+from inboxwatch.store.outbox import enqueue
+from inboxwatch.store.schema import notification_decisions, notification_log
 
 
 def load_log(conn: sa.Connection) -> dict[str, GroupLogEntry]:
@@ -109,22 +109,10 @@ def enqueue(
     written = 0
     for channel in channels:
         key = idempotency_key([*key_parts, reason, as_utc(time).isoformat(), channel])
-        if conn.execute(sa.select(outbox.c.id).where(outbox.c.idempotency_key == key)).first() is not None:
-            continue
-        conn.execute(
-            outbox.insert().values(
-                alert_id=alert_id,
-                channel=channel,
-                reason=reason,
-                payload=dict(payload),
-                idempotency_key=key,
-                status=PENDING,
-                created_at=as_utc(time),
-                next_attempt_at=as_utc(time),
-                attempts=0,
-            )
-        )
-        written += 1
+        if enqueue(
+            conn, alert_id=alert_id, channel=channel, reason=reason, payload=dict(payload), idempotency_key=key, now=time
+        ):
+            written += 1
     return written
 
 

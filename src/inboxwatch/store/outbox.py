@@ -40,6 +40,36 @@ class OutboxRow:
     leased_until: datetime
 
 
+def enqueue(
+    connection: sa.Connection,
+    *,
+    alert_id: int,
+    channel: str,
+    reason: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    now: datetime,
+) -> bool:
+    """Queue one notification, due at `now`, unless a row with its idempotency key exists; return whether it was queued."""
+    exists = connection.execute(sa.select(outbox.c.id).where(outbox.c.idempotency_key == idempotency_key)).first()
+    if exists is not None:
+        return False
+    connection.execute(
+        outbox.insert().values(
+            alert_id=alert_id,
+            channel=channel,
+            reason=reason,
+            payload=payload,
+            idempotency_key=idempotency_key,
+            status=PENDING,
+            created_at=as_utc(now),
+            next_attempt_at=as_utc(now),
+            attempts=0,
+        )
+    )
+    return True
+
+
 def due_ids(connection: sa.Connection, now: datetime, limit: int) -> list[int]:
     """List up to `limit` pending rows whose next attempt is due and that no live lease holds, oldest first."""
     query = (

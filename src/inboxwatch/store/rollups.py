@@ -7,7 +7,7 @@ transaction inserted, in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -33,15 +33,41 @@ COUNTER_INDEX = {name: index for index, name in enumerate(COUNTER_COLUMNS)}
 RollupFacts = tuple[datetime, str, bool | None, str, str, str, str, str]
 
 
-def rollup_upsert(dialect: Dialect):
-    statement = insert_for_dialect(dialect, rollups)
-    return statement.on_conflict_do_update(
-        index_elements=[rollups.c.bucket] + [rollups.c[name] for name in ROLLUP_DIMENSIONS],
-        set_={column: rollups.c[column] + statement.excluded[column] for column in COUNTER_COLUMNS},
-    )
+def counter_upsert(table: sa.Table) -> BulkInsert:
+    """Return the bulk upsert that adds rows in ROLLUP_COLUMNS order to the counters of a rollup table."""
+
+    def build(dialect: Dialect):
+        statement = insert_for_dialect(dialect, table)
+        return statement.on_conflict_do_update(
+            index_elements=[table.c.bucket] + [table.c[name] for name in ROLLUP_DIMENSIONS],
+            set_={column: table.c[column] + statement.excluded[column] for column in COUNTER_COLUMNS},
+        )
+
+    return BulkInsert(build, ROLLUP_COLUMNS)
 
 
-ROLLUP_UPSERT = BulkInsert(rollup_upsert, ROLLUP_COLUMNS)
+ROLLUP_UPSERT = counter_upsert(rollups)
+
+
+def coarser_increments(increments: Iterable[Sequence], bucket_start: Callable[[datetime], datetime]) -> list[tuple]:
+    """Sum minute increments (rows in ROLLUP_COLUMNS order, UTC buckets) into one row per coarser bucket and dimensions.
+
+    Rows come sorted by their unique key, for the same reason as in
+    `rollup_increments`: concurrent writers on PostgreSQL then lock shared
+    rows in the same order. Every writer upserts its minutes, then its
+    quarter hours, then its hours, so the order holds across the tables.
+    """
+    counters_start = 1 + len(ROLLUP_DIMENSIONS)
+    totals: dict[tuple, list[int]] = {}
+    for row in increments:
+        group = (bucket_start(row[0]),) + tuple(row[1:counters_start])
+        total = totals.get(group)
+        if total is None:
+            totals[group] = list(row[counters_start:])
+        else:
+            for position, value in enumerate(row[counters_start:]):
+                total[position] += value
+    return [group + tuple(total) for group, total in sorted(totals.items())]
 
 
 def rollup_increments(facts: Iterable[RollupFacts]) -> list[tuple]:

@@ -11,48 +11,26 @@ for the events it deletes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
 
-from inboxwatch.store.bulk import BulkInsert
-from inboxwatch.store.rollups import COUNTER_COLUMNS, ROLLUP_COLUMNS, ROLLUP_DIMENSIONS
+from inboxwatch.store.rollups import coarser_increments, counter_upsert
 from inboxwatch.store.schema import rollups_hourly
-from inboxwatch.store.upsert import insert_for_dialect
 
 __all__ = ["add_hourly_rollups", "hourly_increments"]
 
 
-def hourly_upsert(dialect: Dialect):
-    statement = insert_for_dialect(dialect, rollups_hourly)
-    return statement.on_conflict_do_update(
-        index_elements=[rollups_hourly.c.bucket] + [rollups_hourly.c[name] for name in ROLLUP_DIMENSIONS],
-        set_={column: rollups_hourly.c[column] + statement.excluded[column] for column in COUNTER_COLUMNS},
-    )
+HOURLY_UPSERT = counter_upsert(rollups_hourly)
 
 
-HOURLY_UPSERT = BulkInsert(hourly_upsert, ROLLUP_COLUMNS)
+def hour_start(minute: datetime) -> datetime:
+    return minute.replace(minute=0, second=0, microsecond=0)
 
 
 def hourly_increments(increments: Iterable[Sequence]) -> list[tuple]:
-    """Sum minute increments (rows in ROLLUP_COLUMNS order, UTC buckets) into one row per hour and dimensions.
-
-    Rows come sorted by their unique key, for the same reason as in
-    `rollups.rollup_increments`: concurrent writers on PostgreSQL then lock
-    shared rows in the same order. Every writer upserts its minutes before
-    its hours, so the order holds across both tables.
-    """
-    counters_start = 1 + len(ROLLUP_DIMENSIONS)
-    totals: dict[tuple, list[int]] = {}
-    for row in increments:
-        group = (row[0].replace(minute=0, second=0, microsecond=0),) + tuple(row[1:counters_start])
-        total = totals.get(group)
-        if total is None:
-            totals[group] = list(row[counters_start:])
-        else:
-            for position, value in enumerate(row[counters_start:]):
-                total[position] += value
-    return [group + tuple(total) for group, total in sorted(totals.items())]
+    """Sum minute increments into one row per hour and dimensions (see `rollups.coarser_increments`)."""
+    return coarser_increments(increments, hour_start)
 
 
 def add_hourly_rollups(conn: sa.Connection, increments: Iterable[Sequence]) -> None:

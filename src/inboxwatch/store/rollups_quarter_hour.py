@@ -14,25 +14,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
 
-from inboxwatch.store.bulk import BulkInsert
-from inboxwatch.store.rollups import COUNTER_COLUMNS, ROLLUP_COLUMNS, ROLLUP_DIMENSIONS
+from inboxwatch.store.rollups import coarser_increments, counter_upsert
 from inboxwatch.store.schema import rollups_quarter_hour
-from inboxwatch.store.upsert import insert_for_dialect
 
 __all__ = ["add_quarter_hour_rollups", "quarter_hour_increments", "quarter_hour_start"]
 
 
-def quarter_hour_upsert(dialect: Dialect):
-    statement = insert_for_dialect(dialect, rollups_quarter_hour)
-    return statement.on_conflict_do_update(
-        index_elements=[rollups_quarter_hour.c.bucket] + [rollups_quarter_hour.c[name] for name in ROLLUP_DIMENSIONS],
-        set_={column: rollups_quarter_hour.c[column] + statement.excluded[column] for column in COUNTER_COLUMNS},
-    )
-
-
-QUARTER_HOUR_UPSERT = BulkInsert(quarter_hour_upsert, ROLLUP_COLUMNS)
+QUARTER_HOUR_UPSERT = counter_upsert(rollups_quarter_hour)
 
 
 def quarter_hour_start(minute: datetime) -> datetime:
@@ -41,24 +30,8 @@ def quarter_hour_start(minute: datetime) -> datetime:
 
 
 def quarter_hour_increments(increments: Iterable[Sequence]) -> list[tuple]:
-    """Sum minute increments (rows in ROLLUP_COLUMNS order, UTC buckets) into one row per quarter hour and dimensions.
-
-    Rows come sorted by their unique key, like the minute and hourly
-    increments, so that concurrent writers on PostgreSQL lock shared rows in
-    the same order. Every writer upserts its minutes, then its quarter
-    hours, then its hours.
-    """
-    counters_start = 1 + len(ROLLUP_DIMENSIONS)
-    totals: dict[tuple, list[int]] = {}
-    for row in increments:
-        group = (quarter_hour_start(row[0]),) + tuple(row[1:counters_start])
-        total = totals.get(group)
-        if total is None:
-            totals[group] = list(row[counters_start:])
-        else:
-            for position, value in enumerate(row[counters_start:]):
-                total[position] += value
-    return [group + tuple(total) for group, total in sorted(totals.items())]
+    """Sum minute increments into one row per quarter hour and dimensions (see `rollups.coarser_increments`)."""
+    return coarser_increments(increments, quarter_hour_start)
 
 
 def add_quarter_hour_rollups(conn: sa.Connection, increments: Iterable[Sequence]) -> None:
