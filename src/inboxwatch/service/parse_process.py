@@ -48,7 +48,7 @@ READ_ERRORS = (OSError, EOFError, gzip.BadGzipFile, UnicodeError)
 
 
 def can_parse_in_child(spec: ParserSpec, size: int | None) -> bool:
-    """Whether an input is worth parsing in a child: a line log of known, large size, where fork is safe.
+    """Return whether an input is worth parsing in a child: a line log of known, large size, where fork is safe.
 
     Only a single-threaded process forks (the `ingest` command, not the
     service), because a lock that another thread holds at the fork stays
