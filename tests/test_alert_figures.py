@@ -139,3 +139,15 @@ def test_history_keeps_order_of_changes(engine, runner_args):
     assert changes == ["- -> pending", "pending -> firing", "firing -> acknowledged by ana", "acknowledged -> resolved"]
     assert "suppress: outside active time windows" in output
     assert "suppressed: outside" not in output
+
+
+def test_cli_alert_id_out_of_range_rejected(tmp_path):
+    from click.testing import CliRunner
+
+    from inboxwatch.cli.main import cli
+
+    store = "sqlite:///%s" % (tmp_path / "store.db")
+    for arguments in (["alerts", "show"], ["alerts", "ack"], ["silences", "expire"]):
+        result = CliRunner().invoke(cli, arguments + ["--store", store, "99999999999999999999"])
+        assert result.exit_code == 2, result.output
+        assert "not in the range 1<=x<=9223372036854775807" in result.output

@@ -65,6 +65,17 @@ def test_check_blocklists_config_assets(server, in_empty_folder):
     assert [row["asset"] for row in json_lines(result.stdout)] == ["192.0.2.10"]
 
 
+def test_check_blocklists_uses_checks_section(server, in_empty_folder):
+    # Without --nameserver and --zone, the configured resolver and zones apply, never the system resolver.
+    (in_empty_folder / "inboxwatch.toml").write_text(
+        '[checks]\nnameservers = ["%s"]\nzones = ["bl.test"]\ntimeout = 0.5\n' % server.address
+    )
+    result = run("check", "blocklists", "192.0.2.10", "--json")
+    assert result.exit_code == 4, result.output
+    rows = json_lines(result.stdout)
+    assert [(row["list"], row["status"]) for row in rows] == [("bl.test", "listed")]
+
+
 @pytest.mark.parametrize(
     "asset, message",
     [

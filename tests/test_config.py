@@ -338,3 +338,12 @@ def test_sender_instance_ips_invalid_address_named(tmp_path):
     with pytest.raises(ConfigError) as raised:
         load_config(path)
     assert "invalid IP address '203.0.113.999' for instance 'postfix-out1'" in str(raised.value)
+
+
+def test_source_kind_unknown_rejected(tmp_path):
+    path = tmp_path / "inboxwatch.toml"
+    path.write_text('[[sources.logs]]\npath = "/var/log/mail.log"\nkind = "postfixx"\n')
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert "sources.logs[0].kind" in str(raised.value)
+    assert "unknown input kind 'postfixx'" in str(raised.value)

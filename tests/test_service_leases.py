@@ -161,6 +161,18 @@ def test_service_starts_only_selected_roles(engine):
     assert [thread.name for thread in service.threads] == ["notify"]
 
 
+def test_service_failing_worker_recorded(engine):
+    def failing_worker(stop):
+        raise RuntimeError("cannot open the followed log")
+
+    service = Service(engine, Config(), extra_workers=[("follow mail.log", failing_worker)], roles=("notify",))
+    service.start()
+    # The failure stops the service by itself.
+    assert service.stop.wait(10)
+    service.join()
+    assert service.failed_workers == ["follow mail.log"]
+
+
 def test_service_unknown_role_rejected(engine):
     with pytest.raises(ValueError, match="unknown role 'scheduler'"):
         Service(engine, Config(), roles=("scheduler",))

@@ -32,6 +32,8 @@ PAGE_TIMEOUT_MS = 20_000
 
 LAPTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+# How long a live update may take to reach the page (milliseconds).
+LIVE_UPDATE_TIMEOUT_MS = 45_000
 
 
 def free_port() -> int:
@@ -198,8 +200,11 @@ def test_dashboard_alerts_page_updates_live(page, server):
     with engine.begin() as conn:
         alert = save_alert(conn, make_alert("complaint_rate", "apple", AlertState.FIRING, 1))
         record_transition(conn, alert.id, NOW, AlertState.PENDING, AlertState.FIRING, None)
-    # The stream polls once a second; the new row appears without a reload.
-    page.wait_for_selector("tr[data-alert-id='%d']" % alert.id)
+    # The stream polls once a second: the change is listed as soon as its
+    # event arrives, then the table is fetched again, without a reload.
+    # The longer wait covers a machine busy with the rest of the suite.
+    page.wait_for_selector("#alert-history li:has-text('complaint_rate')", timeout=LIVE_UPDATE_TIMEOUT_MS)
+    page.wait_for_selector("tr[data-alert-id='%d']" % alert.id, state="attached", timeout=LIVE_UPDATE_TIMEOUT_MS)
     assert "complaint_rate" in page.inner_text("#alert-history li:first-child")
 
 

@@ -10,7 +10,7 @@ import click
 
 from inboxwatch.alerting.lifecycle import DIRECTION_ANNOTATION, PEAK_ANNOTATION
 from inboxwatch.analysis.rules import percent
-from inboxwatch.cli.settings import config_option, load_settings, open_store, store_option
+from inboxwatch.cli.settings import ROW_ID, config_option, load_settings, open_store, store_option
 from inboxwatch.errors import InboxwatchError
 from inboxwatch.model.alerts import OPEN_STATES, Alert, AlertState
 from inboxwatch.store import alerts as alert_store
@@ -66,7 +66,7 @@ def list_command(
 @command.command("show")
 @config_option
 @store_option
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=ROW_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print the alert as a JSON object.")
 def show_command(config_path: str | None, store_url: str | None, alert_id: int, as_json: bool) -> None:
     """Show one alert with its labels, figures, times and channels."""
@@ -91,7 +91,7 @@ def show_command(config_path: str | None, store_url: str | None, alert_id: int, 
 @command.command("ack")
 @config_option
 @store_option
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=ROW_ID)
 @click.option("--by", required=True, help="Who acknowledges: a name or address, recorded in the history.")
 @click.option("--note", help="Why, or what is being done; recorded in the history.")
 def ack_command(config_path: str | None, store_url: str | None, alert_id: int, by: str, note: str | None) -> None:
@@ -103,7 +103,7 @@ def ack_command(config_path: str | None, store_url: str | None, alert_id: int, b
 @command.command("resolve")
 @config_option
 @store_option
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=ROW_ID)
 @click.option("--by", required=True, help="Who resolves: a name or address, recorded in the history.")
 @click.option("--note", help="Why; recorded in the history.")
 def resolve_command(config_path: str | None, store_url: str | None, alert_id: int, by: str, note: str | None) -> None:
@@ -115,7 +115,7 @@ def resolve_command(config_path: str | None, store_url: str | None, alert_id: in
 @command.command("history")
 @config_option
 @store_option
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=ROW_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per entry (JSON Lines).")
 def history_command(config_path: str | None, store_url: str | None, alert_id: int, as_json: bool) -> None:
     """Show an alert's state changes and notification decisions, oldest first."""

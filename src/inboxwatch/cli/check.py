@@ -41,9 +41,17 @@ nameserver_option = click.option(
     "nameservers",
     multiple=True,
     metavar="HOST[:PORT]",
-    help="Resolver to query, repeatable. Default: the system resolver configuration (/etc/resolv.conf).",
+    help="Resolver to query, repeatable. Default: [checks] nameservers of the configuration, else the system resolver configuration (/etc/resolv.conf).",
 )
-timeout_option = click.option("--timeout", type=click.FloatRange(min=0.05), default=2.0, show_default=True, help="Seconds to wait for each DNS answer.")
+timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.05),
+    default=None,
+    help="Seconds to wait for each DNS answer. Default: [checks] timeout of the configuration, else 2.",
+)
+
+# Seconds per DNS answer when neither --timeout nor [checks] timeout sets it.
+DEFAULT_TIMEOUT = 2.0
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line (JSON Lines).")
 save_option = click.option(
     "--save/--no-save",
@@ -51,6 +59,16 @@ save_option = click.option(
     show_default=True,
     help="Store the results and apply their alert changes, as the checks of `inboxwatch run` do, so `inboxwatch report html` shows them.",
 )
+
+
+def resolver_defaults(config_path: str | None, nameservers: tuple[str, ...], timeout: float | None) -> tuple[tuple[str, ...], float]:
+    """Return the nameservers and timeout to use: the options given, else those of the configuration's [checks]."""
+    checks = load_settings(config_path, None).checks
+    if not nameservers and checks is not None:
+        nameservers = checks.nameservers
+    if timeout is None:
+        timeout = checks.timeout if checks is not None else DEFAULT_TIMEOUT
+    return nameservers, timeout
 
 
 def make_resolver(nameservers: tuple[str, ...], timeout: float) -> Resolver:
@@ -105,7 +123,7 @@ def command() -> None:
 @config_option
 @store_option
 def blocklists_command(
-    values: tuple[str, ...], zones: tuple[str, ...], as_json: bool, nameservers: tuple[str, ...], timeout: float, save: bool, config_path: str | None, store_url: str | None
+    values: tuple[str, ...], zones: tuple[str, ...], as_json: bool, nameservers: tuple[str, ...], timeout: float | None, save: bool, config_path: str | None, store_url: str | None
 ) -> None:
     """Look up IPs and domains on DNS blocklists.
 
@@ -114,6 +132,10 @@ def blocklists_command(
     unknown, never as clear. The exit status is 4 when an asset is listed.
     """
     assets = blocklist_assets(values, config_path)
+    nameservers, timeout = resolver_defaults(config_path, nameservers, timeout)
+    if not zones:
+        checks = load_settings(config_path, None).checks
+        zones = checks.zones if checks is not None else ()
     try:
         lists = select_lists(zones) if zones else list(CATALOGUE)
     except InboxwatchError as error:
@@ -198,6 +220,7 @@ def auth_command(domains, selectors, ips, mta_sts_url, mta_sts_ca, as_json, name
     if not domain_list:
         raise click.UsageError("give at least one DOMAIN, or list them under [sender] domains in the configuration")
 
+    nameservers, timeout = resolver_defaults(config_path, nameservers, timeout)
     options = AuthOptions(
         dkim_selectors=tuple(selectors),
         sending_ips=tuple(ip_list),

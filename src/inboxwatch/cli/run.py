@@ -63,6 +63,9 @@ def command(config_path: str | None, store_url: str | None, role_options: tuple[
         except (InboxwatchError, ValueError) as exc:
             raise click.ClickException("cannot start the HTTP server: %s" % exc) from exc
     try:
-        run_service(engine, config, extra_workers=workers, roles=roles)
+        failed = run_service(engine, config, extra_workers=workers, roles=roles)
     except InboxwatchError as exc:
         raise click.ClickException("cannot start the service: %s" % exc) from exc
+    if failed:
+        # Non-zero, so that a supervisor (systemd Restart=on-failure) restarts it.
+        raise click.ClickException("the service stopped because a worker failed: %s (see the log above)" % ", ".join(failed))

@@ -26,6 +26,11 @@ store_option = click.option(
 )
 
 
+# Ids of stored rows (alerts, silences): SQLite and PostgreSQL keep them in
+# 64-bit signed integers, so a larger number is rejected before any query.
+ROW_ID = click.IntRange(1, 2**63 - 1)
+
+
 def load_settings(config_path: str | None, store_url: str | None) -> Config:
     """Load the configuration for a command, applying a --store override; errors exit with the message."""
     try:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from inboxwatch.cli.settings import config_option, load_settings, open_store, parse_time, store_option
+from inboxwatch.cli.settings import ROW_ID, config_option, load_settings, open_store, parse_time, store_option
 from inboxwatch.config.durations import parse_duration
 from inboxwatch.errors import InboxwatchError
 from inboxwatch.model.matchers import MatcherError, parse_matcher
@@ -106,7 +106,7 @@ def list_command(config_path: str | None, store_url: str | None, show_all: bool,
 @command.command("expire")
 @config_option
 @store_option
-@click.argument("silence_id", type=int)
+@click.argument("silence_id", type=ROW_ID)
 def expire_command(config_path: str | None, store_url: str | None, silence_id: int) -> None:
     """End a silence now; its alerts are notified again from the next evaluation."""
     now = datetime.now(timezone.utc)

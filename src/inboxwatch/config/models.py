@@ -123,11 +123,28 @@ class SenderSettings(Section):
         return tuple(normalized)
 
 
+def check_input_kind(value: str | None) -> str | None:
+    """Reject a kind no parser reads, at load time rather than when a worker first opens an input."""
+    if value is None:
+        return None
+    # Imported here: loading every parser module costs start-up time that most configurations never need.
+    from inboxwatch.parsers.registry import get_parser
+
+    try:
+        get_parser(value)
+    except KeyError as error:
+        raise ValueError(error.args[0]) from None
+    return value
+
+
+InputKind = Annotated[str | None, AfterValidator(check_input_kind)]
+
+
 class LogSource(Section):
     """One `[[sources.logs]]` entry: a log file followed as it grows."""
 
     path: str = Field(min_length=1)
-    kind: str | None = None
+    kind: InputKind = None
     tenant: Name | None = None
 
 
@@ -135,7 +152,7 @@ class FolderSource(Section):
     """One `[[sources.folders]]` entry: a folder where files are dropped; read files move to `done/`."""
 
     path: str = Field(min_length=1)
-    kind: str | None = None
+    kind: InputKind = None
     tenant: Name | None = None
 
 
@@ -147,7 +164,7 @@ class MaildirSource(Section):
     """
 
     path: str = Field(min_length=1)
-    kind: str | None = None
+    kind: InputKind = None
     tenant: Name | None = None
     processed_folder: str = Field(default="processed", min_length=1)
     failed_folder: str = Field(default="failed", min_length=1)
@@ -172,7 +189,7 @@ class ImapSource(Section):
     processed_folder: str | None = None
     failed_folder: str | None = None
     ca_file: str | None = None
-    kind: str | None = None
+    kind: InputKind = None
     tenant: Name | None = None
     poll_interval: Duration = timedelta(minutes=1)
 

@@ -94,6 +94,8 @@ class Service:
         self.holder = holder or new_holder_id()
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
+        # Names of workers that raised, each of which stopped the service.
+        self.failed_workers: list[str] = []
         self.leases = self._build_leases()
 
     def _build_leases(self) -> dict[str, JobLease]:
@@ -171,6 +173,7 @@ class Service:
             except Exception:
                 # A worker that dies must not take the others down silently.
                 log.exception("worker %r failed; stopping the service", name)
+                self.failed_workers.append(name)
                 self.stop.set()
 
         thread = threading.Thread(target=guarded, name=name, daemon=False)
@@ -251,8 +254,12 @@ class Service:
 
 def run_service(
     engine: sa.Engine, config: Config, extra_workers: Sequence[tuple[str, Worker]] = (), roles: Collection[str] = ROLES
-) -> None:
-    """Start the workers of `roles` and block until SIGTERM or SIGINT, then stop cleanly."""
+) -> list[str]:
+    """Start the workers of `roles` and block until SIGTERM or SIGINT, then stop cleanly.
+
+    Returns the names of the workers that failed and so stopped the service
+    (empty after a requested stop), for the exit status.
+    """
     service = Service(engine, config, extra_workers=extra_workers, roles=roles)
 
     def request_stop(signum: int, _frame) -> None:
@@ -265,3 +272,4 @@ def run_service(
     while not service.stop.wait(1.0):
         pass
     service.join()
+    return list(service.failed_workers)

@@ -23,7 +23,7 @@ from inboxwatch.model.alerts import OPEN_STATES, Alert, AlertState, Severity
 from inboxwatch.store.alert_snapshots import escalation_from_json, escalation_to_json, route_from_json, route_to_json
 from inboxwatch.store.db import as_utc
 from inboxwatch.store.escalated import enqueue_escalation_followups
-from inboxwatch.store.outbox import enqueue
+from inboxwatch.store.outbox import insert_if_new
 from inboxwatch.store.schema import alert_history as history_table
 from inboxwatch.store.schema import alerts as alerts_table
 
@@ -167,7 +167,7 @@ def enqueue_notifications(conn: sa.Connection, alert: Alert, reason: str, time: 
     for key_of_group, channels, target_payload in targets:
         for channel in channels:
             key = idempotency_key(alert.id, reason, time, channel, key_of_group)
-            if enqueue(
+            if insert_if_new(
                 conn, alert_id=alert.id, channel=channel, reason=reason, payload=target_payload, idempotency_key=key, now=time
             ):
                 written += 1

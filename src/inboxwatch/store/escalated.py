@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from inboxwatch.model.alerts import OPEN_STATES
 from inboxwatch.store.db import as_utc
-from inboxwatch.store.outbox import enqueue
+from inboxwatch.store.outbox import insert_if_new
 from inboxwatch.store.schema import alerts as alerts_table
 from inboxwatch.store.schema import outbox
 
@@ -98,7 +98,7 @@ def enqueue_escalation_followups(
         }
         parts = ["escalation-followup", str(alert_id), reason, as_utc(time).isoformat(), channel, group_key or ""]
         key = hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
-        if enqueue(
+        if insert_if_new(
             conn, alert_id=alert_id, channel=channel, reason=reason, payload=row_payload, idempotency_key=key, now=time
         ):
             written += 1

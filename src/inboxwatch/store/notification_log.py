@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from inboxwatch.model.notification_log import GroupLogEntry
 from inboxwatch.store.alert_snapshots import route_from_json, route_to_json
 from inboxwatch.store.db import as_utc
-from inboxwatch.store.outbox import enqueue
+from inboxwatch.store.outbox import insert_if_new
 from inboxwatch.store.schema import notification_decisions, notification_log
 
 
@@ -109,7 +109,7 @@ def enqueue(
     written = 0
     for channel in channels:
         key = idempotency_key([*key_parts, reason, as_utc(time).isoformat(), channel])
-        if enqueue(
+        if insert_if_new(
             conn, alert_id=alert_id, channel=channel, reason=reason, payload=dict(payload), idempotency_key=key, now=time
         ):
             written += 1

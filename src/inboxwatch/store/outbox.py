@@ -40,7 +40,7 @@ class OutboxRow:
     leased_until: datetime
 
 
-def enqueue(
+def insert_if_new(
     connection: sa.Connection,
     *,
     alert_id: int,
