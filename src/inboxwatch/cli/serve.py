@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from inboxwatch.cli.settings import config_option, load_settings, open_store, store_option
 from inboxwatch.errors import InboxwatchError
 from inboxwatch.web.app import create_app
 from inboxwatch.web.server import build_server
+
+log = logging.getLogger(__name__)
 
 
 @click.command("serve")
@@ -27,5 +31,10 @@ def command(config_path: str | None, store_url: str | None, host: str | None, po
         server = build_server(create_app(open_store(config), config), settings)
     except (InboxwatchError, ValueError) as exc:
         raise click.ClickException("cannot start the HTTP server: %s" % exc) from exc
+    # A service reports its start and stop without being asked, as `run` does.
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        logging.getLogger("inboxwatch").setLevel(logging.INFO)
+    scheme = "https" if settings.tls_cert_file else "http"
+    log.info("serving %s://%s:%d", scheme, settings.http_host, settings.http_port)
     # In the main thread uvicorn handles SIGTERM and SIGINT itself and finishes requests in flight.
     server.run()

@@ -33,6 +33,7 @@ class Server(uvicorn.Server):
         self.stopping = stopping
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        log.info("HTTP server stopping")
         self.stopping.set()
         await super().shutdown(sockets)
 
