@@ -90,6 +90,22 @@ def test_check_blocklists_bad_asset(in_empty_folder, asset, message):
     assert message in result.output
 
 
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        pytest.param("--nameserver", "not_a_host", "invalid nameserver 'not_a_host'", id="nameserver-underscore"),
+        pytest.param("--nameserver", "127.0.0.1:99999", "expected a number from 1 to 65535", id="nameserver-port"),
+        pytest.param("--zone", "bl..test", "invalid list zone 'bl..test'", id="zone-empty-label"),
+        pytest.param("--zone", "spamhaus-zenn", "invalid list zone 'spamhaus-zenn'", id="zone-unknown-name"),
+    ],
+)
+def test_check_blocklists_bad_option_rejected(in_empty_folder, option, value, message):
+    # Rejected before any query is sent.
+    result = run("check", "blocklists", "192.0.2.10", option, value)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
 def test_check_auth_hostname_as_ip(in_empty_folder):
     result = CliRunner().invoke(cli, ["check", "auth", "good.test", "--ip", "mail.good.test", "--nameserver", "127.0.0.1:9"])
     assert result.exit_code == 2

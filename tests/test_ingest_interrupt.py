@@ -54,3 +54,28 @@ def stored_events(db):
     except sqlite3.OperationalError:
         # The store is still being created and migrated.
         return 0
+
+
+def test_interrupted_ingest_lists_unread_inputs(engine, tmp_path):
+    import threading
+
+    import pytest
+
+    from inboxwatch.service.ingest import NOT_STARTED, IngestInterrupted
+    from inboxwatch.service.mail_ingest import ingest_inputs
+
+    paths = []
+    for name in ("a.log", "b.log", "c.log"):
+        path = tmp_path / name
+        path.write_text(postfix_log(3))
+        paths.append(str(path))
+    stop = threading.Event()
+    stop.set()  # as if Ctrl-C came during the first input
+
+    with pytest.raises(IngestInterrupted) as raised:
+        ingest_inputs(engine, paths, stop=stop)
+
+    inputs = raised.value.summary.inputs
+    assert [item.source for item in inputs] == paths
+    assert inputs[0].error.startswith("interrupted before the end")
+    assert [item.error for item in inputs[1:]] == [NOT_STARTED, NOT_STARTED]

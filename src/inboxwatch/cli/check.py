@@ -75,7 +75,7 @@ def make_resolver(nameservers: tuple[str, ...], timeout: float) -> Resolver:
     try:
         return Resolver([parse_nameserver(text) for text in nameservers] or None, timeout=timeout)
     except InboxwatchError as error:
-        raise click.ClickException(str(error)) from error
+        raise click.BadParameter(str(error), param_hint="--nameserver") from error
 
 
 def expand_sender_ips(values: tuple[str, ...]) -> list[Asset]:

@@ -14,6 +14,9 @@ import dataclasses
 import enum
 from collections.abc import Iterable, Mapping
 
+import dns.exception
+import dns.name
+
 from inboxwatch.errors import CheckError
 
 
@@ -285,5 +288,18 @@ def select_lists(names: Iterable[str]) -> list[Blocklist]:
     selected = []
     for name in names:
         key = name.strip().rstrip(".").lower()
-        selected.append(CATALOGUE_BY_NAME.get(key) or by_zone.get(key) or generic_list(key))
+        known = CATALOGUE_BY_NAME.get(key) or by_zone.get(key)
+        if known is None:
+            check_zone_name(name, key)
+        selected.append(known or generic_list(key))
     return selected
+
+
+def check_zone_name(name: str, key: str) -> None:
+    """Raise CheckError unless `key` is a DNS name that can hold a list: two labels or more, none empty."""
+    try:
+        parsed = dns.name.from_text(key)
+    except dns.exception.DNSException as error:
+        raise CheckError("invalid list zone %r: %s" % (name, error)) from None
+    if not key or len(parsed.labels) < 3:
+        raise CheckError("invalid list zone %r: expected a catalogue name or a zone such as bl.example.org" % name)

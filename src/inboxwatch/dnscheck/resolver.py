@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+import ipaddress
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 
@@ -91,6 +93,19 @@ class Lookup:
         return self.outcome in (Outcome.NXDOMAIN, Outcome.NODATA)
 
 
+# A host name as RFC 1123 allows it: dot-separated labels of letters, digits
+# and inner hyphens, each at most 63 characters.
+HOST_NAME = re.compile(r"(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
+
+
+def is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_nameserver(text: str) -> Nameserver:
     """Parse "HOST", "HOST:PORT", "[IPV6]:PORT" or a bare IPv6 address."""
     text = text.strip()
@@ -101,7 +116,7 @@ def parse_nameserver(text: str) -> Nameserver:
         host, _, port_text = text.partition(":")
     else:
         host, port_text = text, ""
-    if not host:
+    if not host or not (is_ip_address(host) or HOST_NAME.fullmatch(host)):
         raise CheckError("invalid nameserver %r: expected HOST, HOST:PORT or [IPV6]:PORT" % text)
     if not port_text:
         return Nameserver(host)

@@ -118,6 +118,8 @@ class IngestSummary:
 
 # The error recorded for an input whose ingest was interrupted (Ctrl-C, SIGINT).
 INTERRUPTED = "interrupted before the end: run the ingest again to store the rest"
+# The error listed for an input the interrupted ingest had not reached.
+NOT_STARTED = "not started: the ingest was interrupted before this input"
 
 
 class StopRequested(Exception):
@@ -174,13 +176,15 @@ def ingest_paths(
     items: what was read is stored, and IngestInterrupted is raised.
     """
     summary = IngestSummary()
-    for path in expand_paths(paths):
+    unread_paths = expand_paths(paths)
+    for path in unread_paths:
         try:
             summary.inputs.append(
                 ingest_path(engine, path, kind=kind, options=options, progress=progress, clock=clock, stop=stop)
             )
         except IngestInterrupted as interrupted:
             summary.inputs.extend(interrupted.summary.inputs)
+            summary.inputs.extend(InputSummary(source=rest, kind="unknown", error=NOT_STARTED) for rest in unread_paths)
             raise IngestInterrupted(summary) from None
     return summary
 

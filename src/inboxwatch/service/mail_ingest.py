@@ -27,6 +27,7 @@ from inboxwatch.model.records import Rejected
 from inboxwatch.parsers.base import SNIFF_BYTES, ParseContext
 from inboxwatch.service.batches import BatchWriter
 from inboxwatch.service.ingest import (
+    NOT_STARTED,
     IngestInterrupted,
     IngestOptions,
     IngestSummary,
@@ -79,11 +80,13 @@ def ingest_inputs(
     read, never changed. Everything else goes to `ingest_paths`.
     """
     summary = IngestSummary()
-    for path in paths:
+    paths = list(paths)
+    for index, path in enumerate(paths):
         if is_maildir(path):
             summary.inputs.append(ingest_messages(engine, path, "maildir", maildir_messages(path), kind=kind, options=options, clock=clock))
             continue
-        for file_path in expand_paths([path]):
+        files = expand_paths([path])
+        for file_path in files:
             if is_mbox(file_path):
                 messages = mbox_messages(file_path)
                 summary.inputs.append(ingest_messages(engine, file_path, "mbox", messages, kind=kind, options=options, clock=clock))
@@ -94,6 +97,9 @@ def ingest_inputs(
                     )
                 except IngestInterrupted as interrupted:
                     summary.inputs.extend(interrupted.summary.inputs)
+                    # The inputs not reached yet are listed, so the summary accounts for every one given.
+                    unread = [*files, *paths[index + 1 :]]
+                    summary.inputs.extend(InputSummary(source=rest, kind="unknown", error=NOT_STARTED) for rest in unread)
                     raise IngestInterrupted(summary) from None
                 summary.inputs.extend(single.inputs)
     return summary
