@@ -32,6 +32,35 @@ def latest_check_results(conn: sa.Connection, tenant: str | None = None) -> list
     return results
 
 
+def check_history(
+    conn: sa.Connection,
+    *,
+    kind: str | None = None,
+    subject: str | None = None,
+    check_name: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    tenant: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Return stored check results matching the filters, newest first, as `latest_check_results` shapes them."""
+    table = dns_check_results.c
+    query = sa.select(dns_check_results).order_by(table.checked_at.desc(), table.id.desc()).limit(limit)
+    for column, value in ((table.kind, kind), (table.subject, subject), (table.check_name, check_name), (table.tenant, tenant)):
+        if value is not None:
+            query = query.where(column == value)
+    if since is not None:
+        query = query.where(table.checked_at >= as_utc(since))
+    if until is not None:
+        query = query.where(table.checked_at < as_utc(until))
+    results = []
+    for row in conn.execute(query).mappings():
+        result = {name: row[name] for name in ("tenant", "kind", "subject", "check_name", "status", "detail")}
+        result["checked_at"] = as_utc(row["checked_at"])
+        results.append(result)
+    return results
+
+
 def open_listings(conn: sa.Connection, tenant: str | None = None) -> list[dict[str, Any]]:
     """Return the blocklist listing episodes that have no delisted_at, oldest first."""
     query = sa.select(blocklist_listings).where(blocklist_listings.c.delisted_at.is_(None))

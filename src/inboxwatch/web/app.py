@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from inboxwatch import __version__
 from inboxwatch.config.models import Config
 from inboxwatch.store.health import store_status
-from inboxwatch.web import api_alerts, api_export, api_ingest, api_metrics, api_overview, api_quarantine, api_silences, api_stream, api_tokens, webhooks
+from inboxwatch.web import api_alerts, api_checks, api_export, api_ingest, api_metrics, api_overview, api_quarantine, api_silences, api_stream, api_tokens, webhooks
 from inboxwatch.web.context import WebContext, web_context
 from inboxwatch.web.metrics import StoreCollector, webhook_counter
 from inboxwatch.web.pages.setup import add_dashboard
@@ -71,7 +71,7 @@ def create_app(
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"], summary="The store answers and its schema is current")
     app.add_api_route("/metrics", metrics, methods=["GET"], tags=["health"], summary="Prometheus metrics")
     # api_stream comes before api_alerts, whose `/api/v1/alerts/{alert_id}` would otherwise match `stream`.
-    for module in (webhooks, api_metrics, api_overview, api_stream, api_alerts, api_silences, api_quarantine, api_ingest, api_tokens, api_export):
+    for module in (webhooks, api_metrics, api_overview, api_stream, api_alerts, api_silences, api_quarantine, api_ingest, api_tokens, api_export, api_checks):
         app.include_router(module.router)
     add_dashboard(app)
     log.debug("HTTP application built with webhook receivers for %s", ", ".join(sorted(verifiers)) or "no ESP")
