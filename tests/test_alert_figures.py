@@ -19,7 +19,12 @@ ROUTE = {"route": {"channels": ["ops"], "group_by": ["..."], "group_wait": "0s",
 def reading(numerator: int, denominator: int = 20, *, keep_firing_minutes: int = 3, exit_level: bool = False) -> Signal:
     """A Microsoft bounce-rate reading against a 3% warning and 8% critical level."""
     value = numerator / denominator
-    severity = Severity.CRITICAL if value > 0.08 else Severity.WARNING if value > 0.03 else Severity.INFO
+    if value > 0.08:
+        severity = Severity.CRITICAL
+    elif value > 0.03:
+        severity = Severity.WARNING
+    else:
+        severity = Severity.INFO
     threshold = 0.08 if severity == Severity.CRITICAL else 0.03
     level = " above 8% critical" if severity == Severity.CRITICAL else " above 3% warning"
     if severity == Severity.INFO:

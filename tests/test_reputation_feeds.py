@@ -444,7 +444,7 @@ def test_postmaster_v2_rejected_fails_feed(engine, caplog):
 
 
 def test_postmaster_token_down_fails_feed(engine):
-    # The token endpoint fails every try of the domain stats request, then answers the compliance request.
+    # The token endpoint fails every try of the domain stats request, then serves the compliance request.
     with ScriptedServer() as server:
         server.add("/token", json_response(500, {}), json_response(500, {}), json_response(500, {}), json_response(200, {"access_token": "token", "expires_in": 3600}))
         postmaster_routes(server)

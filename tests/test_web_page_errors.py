@@ -1,4 +1,4 @@
-"""Dashboard pages answer bad requests with an HTML error page; the API keeps its JSON errors."""
+"""Dashboard pages reject bad requests with an HTML error page; the API keeps its JSON errors."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ class Reason(str, enum.Enum):
     def outbox_reason(self, *, firing: bool) -> str:
         """Return the coarse reason stored in `outbox.reason`, which channels use for their subject tag and event type.
 
-        `firing` tells whether any alert of the group still fires. A resolve
+        `firing` is whether any alert of the group still fires. A resolve
         while others of the group fire is a firing update, so a receiver
         that keys on the group (PagerDuty) keeps the incident open, and
         `resolved` is sent only once the group has no firing alert left.

@@ -226,7 +226,7 @@ def clear(alert: Alert | None, signal: Signal, now: datetime, timing: Timing, fl
         transition = Transition(previous, AlertState.RESOLVED, "cleared before firing: %s" % signal.summary)
         return Outcome(alert.replace(state=AlertState.RESOLVED, resolved_at=now), "cleared", (transition,))
     # While the alert stays firing (keep_firing_for, flapping) it keeps the
-    # figures of its last breach, so its summary says what fired. The clear
+    # figures of its last breach, so its summary describes what fired. The clear
     # reading replaces them only when the alert resolves.
     alert = alert.replace(last_evaluated_at=now)
 

@@ -142,7 +142,7 @@ def history_command(config_path: str | None, store_url: str | None, alert_id: in
             route = " (route %s)" % entry["route"] if entry["route"] else ""
             reason = entry["reason"]
             if entry["action"] == "suppress":
-                # Stored suppress reasons start with "suppressed: ", which the action already says.
+                # Stored suppress reasons start with "suppressed: ", which the action already names.
                 reason = reason.removeprefix("suppressed: ")
             click.echo("%s  %s: %s%s%s" % (short_time(entry["time"]), entry["action"], reason, where, route))
 

@@ -85,7 +85,7 @@ def print_summaries(summaries: list[EvaluationSummary]) -> None:
     click.echo("%d %s: %d fired, %d resolved, %d notifications queued" % (len(summaries), noun, fired, resolved, queued))
     if summaries and not any(summary.signals for summary in summaries):
         # A rule judges nothing, breached or clear, for a group below its
-        # min_volume, so an evaluation of quiet traffic says nothing at all.
+        # min_volume, so an evaluation of quiet traffic reports no alert at all.
         click.echo(
             "no rule had enough messages to judge: every group stayed below its rule's min_volume in its window "
             "(100 messages by default); lower min_volume or widen window for this traffic (see docs/alerts.md)"

@@ -20,7 +20,7 @@ DURATION_PART = re.compile(r"(\d+)([smhd])")
 
 DURATION_EXAMPLES = 'a duration such as "30s", "5m", "1h" or "1h30m"'
 
-# The longest duration read: 100 years. Bounding it keeps `timedelta` and
+# The maximum duration read: 100 years. Bounding it keeps `timedelta` and
 # time arithmetic such as `now + duration` clear of OverflowError.
 MAX_DURATION = timedelta(days=36500)
 

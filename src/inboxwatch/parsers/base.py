@@ -17,8 +17,8 @@ SNIFF_BYTES = 64 * 1024
 # The longest raw excerpt a Rejected item keeps.
 MAX_REJECTED_RAW = 4096
 
-# The longest line, in characters, that `text_lines` yields whole. Real log
-# lines stay under a few KiB; syslog daemons commonly cut at 8 KiB or 64 KiB.
+# The maximum line length, in characters, that `text_lines` yields whole.
+# Log lines are far shorter, so the cut only matters for input without line breaks.
 MAX_LINE_CHARS = 1 << 20
 
 

@@ -9,8 +9,8 @@ channels, so it reaches the operators through the others.
 A delivery through the channel resolves the alert, but not before the alert
 has fired for `keep_firing_for`: the longest `group_wait` of the routes
 plus two minutes. A resolve within `group_wait` would otherwise end the
-incident before its group sent the firing notification, and nobody would
-learn that a message was lost. The two minutes cover the once-a-minute
+incident before its group sent the firing notification, and the operators
+would never learn that a message was lost. The two minutes cover the once-a-minute
 evaluation that sends it.
 """
 

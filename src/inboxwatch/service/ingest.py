@@ -134,6 +134,11 @@ class IngestInterrupted(KeyboardInterrupt):
         self.summary = summary
 
 
+def not_started(paths: Iterable[str]) -> list[InputSummary]:
+    """Return the summaries of inputs that an interrupted ingest did not reach, so every input given is listed."""
+    return [InputSummary(source=path, kind="unknown", error=NOT_STARTED) for path in paths]
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -184,7 +189,7 @@ def ingest_paths(
             )
         except IngestInterrupted as interrupted:
             summary.inputs.extend(interrupted.summary.inputs)
-            summary.inputs.extend(InputSummary(source=rest, kind="unknown", error=NOT_STARTED) for rest in unread_paths)
+            summary.inputs.extend(not_started(unread_paths))
             raise IngestInterrupted(summary) from None
     return summary
 

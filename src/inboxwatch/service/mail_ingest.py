@@ -27,7 +27,6 @@ from inboxwatch.model.records import Rejected
 from inboxwatch.parsers.base import SNIFF_BYTES, ParseContext
 from inboxwatch.service.batches import BatchWriter
 from inboxwatch.service.ingest import (
-    NOT_STARTED,
     IngestInterrupted,
     IngestOptions,
     IngestSummary,
@@ -36,6 +35,7 @@ from inboxwatch.service.ingest import (
     finish_input,
     ingest_paths,
     new_writer,
+    not_started,
     start_input,
     utc_now,
 )
@@ -97,9 +97,7 @@ def ingest_inputs(
                     )
                 except IngestInterrupted as interrupted:
                     summary.inputs.extend(interrupted.summary.inputs)
-                    # The inputs not reached yet are listed, so the summary accounts for every one given.
-                    unread = [*files, *paths[index + 1 :]]
-                    summary.inputs.extend(InputSummary(source=rest, kind="unknown", error=NOT_STARTED) for rest in unread)
+                    summary.inputs.extend(not_started([*files, *paths[index + 1 :]]))
                     raise IngestInterrupted(summary) from None
                 summary.inputs.extend(single.inputs)
     return summary

@@ -3,7 +3,7 @@
 On a multi-core machine, reading and correlating a log and writing its
 events to the store take about the same time, so doing them side by side
 nearly halves an ingest. The child parses the input and builds each batch's
-insert rows (`batches.Batch`); the parent receives whole batches through a
+insert rows (`batches.Batch`). The parent receives whole batches through a
 pipe and writes them in order, each in its own transaction, as it does when
 it parses the input itself. The pipe holds about one batch, so the child
 runs at most a batch or two ahead and memory stays flat.

@@ -1,7 +1,7 @@
 """Names for the kinds of items an input produced, for the per-input summary of `inboxwatch ingest`.
 
 A parser's kind (`bounce`, `mbox`) names how an input was read, not what it
-contains: one mailbox holds bounces, feedback reports and DMARC reports. The
+contains: one mailbox contains bounces, feedback reports and DMARC reports. The
 names here are those `inboxwatch parse --json` prints in each record's
 `kind` field, and "<type> event" for delivery events.
 """

@@ -55,7 +55,7 @@ def coarser_increments(increments: Iterable[Sequence], bucket_start: Callable[[d
     Rows come sorted by their unique key, for the same reason as in
     `rollup_increments`: concurrent writers on PostgreSQL then lock shared
     rows in the same order. Every writer upserts its minutes, then its
-    quarter hours, then its hours, so the order holds across the tables.
+    quarter hours, then its hours, so the order is the same across the tables.
     """
     counters_start = 1 + len(ROLLUP_DIMENSIONS)
     totals: dict[tuple, list[int]] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,13 @@ import sqlalchemy as sa
 
 from inboxwatch.store.db import as_utc
 from inboxwatch.store.schema import blocklist_listings, dmarc_reports, dns_check_results
+
+
+def check_result(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a stored check result as a dict: tenant, kind, subject, check_name, status, detail and checked_at (UTC)."""
+    result = {name: row[name] for name in ("tenant", "kind", "subject", "check_name", "status", "detail")}
+    result["checked_at"] = as_utc(row["checked_at"])
+    return result
 
 
 def latest_check_results(conn: sa.Connection, tenant: str | None = None) -> list[dict[str, Any]]:
@@ -24,12 +32,7 @@ def latest_check_results(conn: sa.Connection, tenant: str | None = None) -> list
         newest = newest.where(table.tenant == tenant)
     # The largest id of a group is its newest row, because results are only ever appended.
     query = sa.select(dns_check_results).where(table.id.in_(newest.scalar_subquery())).order_by(*group)
-    results = []
-    for row in conn.execute(query).mappings():
-        result = {name: row[name] for name in ("tenant", "kind", "subject", "check_name", "status", "detail")}
-        result["checked_at"] = as_utc(row["checked_at"])
-        results.append(result)
-    return results
+    return [check_result(row) for row in conn.execute(query).mappings()]
 
 
 def check_history(
@@ -53,12 +56,7 @@ def check_history(
         query = query.where(table.checked_at >= as_utc(since))
     if until is not None:
         query = query.where(table.checked_at < as_utc(until))
-    results = []
-    for row in conn.execute(query).mappings():
-        result = {name: row[name] for name in ("tenant", "kind", "subject", "check_name", "status", "detail")}
-        result["checked_at"] = as_utc(row["checked_at"])
-        results.append(result)
-    return results
+    return [check_result(row) for row in conn.execute(query).mappings()]
 
 
 def open_listings(conn: sa.Connection, tenant: str | None = None) -> list[dict[str, Any]]:

@@ -73,7 +73,9 @@ def get_dmarc_sources(
         raise HTTPException(400, "invalid time range: from %s is not before to %s" % (start.isoformat(), end.isoformat()))
     with context.engine.connect() as conn:
         domains = dmarc_domains(conn, start, end)
-        chosen = domain.strip().lower() if domain else (domains[0].domain if domains else None)
+        chosen = domain.strip().lower() if domain else None
+        if chosen is None and domains:
+            chosen = domains[0].domain
         sources = dmarc_sources(conn, chosen, start, end) if chosen else []
     return {
         "from": start.isoformat(),
