@@ -95,93 +95,53 @@ events = Table(
     ),
 )
 
+def rollup_table(name: str) -> Table:
+    """Define a rollup table: counters per bucket and the dimensions the metrics group by.
+
+    The three rollup tables differ only in their bucket width, so they share
+    this definition and can never drift apart.
+    """
+    return Table(
+        name,
+        metadata,
+        Column("id", Id, primary_key=True, autoincrement=True),
+        Column("bucket", DateTime(timezone=True), nullable=False),
+        Column("tenant", String(64), nullable=False),
+        Column("provider", String(32), nullable=False),
+        Column("sending_ip", String(45), nullable=False),
+        Column("sending_domain", String(255), nullable=False),
+        Column("campaign", String(255), nullable=False),
+        Column("sent", Integer, nullable=False, default=0),
+        Column("delivered", Integer, nullable=False, default=0),
+        Column("deferred", Integer, nullable=False, default=0),
+        Column("bounced", Integer, nullable=False, default=0),
+        Column("hard_bounced", Integer, nullable=False, default=0),
+        Column("complained", Integer, nullable=False, default=0),
+        Column("opened", Integer, nullable=False, default=0),
+        Column("clicked", Integer, nullable=False, default=0),
+        Column("unsubscribed", Integer, nullable=False, default=0),
+        Column("dropped", Integer, nullable=False, default=0),
+        # Named explicitly: the conventional name is longer than PostgreSQL's 63-character limit.
+        UniqueConstraint(
+            "bucket", "tenant", "provider", "sending_ip", "sending_domain", "campaign",
+            name="uq_%s_bucket_dimensions" % name,
+        ),
+        Index(None, "tenant", "bucket"),
+    )
+
+
 # Per-minute counts by every dimension the metrics group by.
-rollups = Table(
-    "rollups",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("bucket", DateTime(timezone=True), nullable=False),
-    Column("tenant", String(64), nullable=False),
-    Column("provider", String(32), nullable=False),
-    Column("sending_ip", String(45), nullable=False),
-    Column("sending_domain", String(255), nullable=False),
-    Column("campaign", String(255), nullable=False),
-    Column("sent", Integer, nullable=False, default=0),
-    Column("delivered", Integer, nullable=False, default=0),
-    Column("deferred", Integer, nullable=False, default=0),
-    Column("bounced", Integer, nullable=False, default=0),
-    Column("hard_bounced", Integer, nullable=False, default=0),
-    Column("complained", Integer, nullable=False, default=0),
-    Column("opened", Integer, nullable=False, default=0),
-    Column("clicked", Integer, nullable=False, default=0),
-    Column("unsubscribed", Integer, nullable=False, default=0),
-    Column("dropped", Integer, nullable=False, default=0),
-    # Named explicitly: the conventional name is longer than PostgreSQL's 63-character limit.
-    UniqueConstraint(
-        "bucket", "tenant", "provider", "sending_ip", "sending_domain", "campaign", name="uq_rollups_bucket_dimensions"
-    ),
-    Index(None, "tenant", "bucket"),
-)
+rollups = rollup_table("rollups")
 
 # Per-hour sums of `rollups`, with the same dimensions and counters, written
 # in the same transaction as the minutes. Queries over many hours read these:
 # a month is 720 rows per group instead of 43,200.
-rollups_hourly = Table(
-    "rollups_hourly",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("bucket", DateTime(timezone=True), nullable=False),
-    Column("tenant", String(64), nullable=False),
-    Column("provider", String(32), nullable=False),
-    Column("sending_ip", String(45), nullable=False),
-    Column("sending_domain", String(255), nullable=False),
-    Column("campaign", String(255), nullable=False),
-    Column("sent", Integer, nullable=False, default=0),
-    Column("delivered", Integer, nullable=False, default=0),
-    Column("deferred", Integer, nullable=False, default=0),
-    Column("bounced", Integer, nullable=False, default=0),
-    Column("hard_bounced", Integer, nullable=False, default=0),
-    Column("complained", Integer, nullable=False, default=0),
-    Column("opened", Integer, nullable=False, default=0),
-    Column("clicked", Integer, nullable=False, default=0),
-    Column("unsubscribed", Integer, nullable=False, default=0),
-    Column("dropped", Integer, nullable=False, default=0),
-    UniqueConstraint(
-        "bucket", "tenant", "provider", "sending_ip", "sending_domain", "campaign",
-        name="uq_rollups_hourly_bucket_dimensions",
-    ),
-    Index(None, "tenant", "bucket"),
-)
+rollups_hourly = rollup_table("rollups_hourly")
 
 # Per-15-minute sums of `rollups` (buckets on :00, :15, :30 and :45 UTC),
 # written in the same transaction as the minutes. Series stepping by
 # multiples of 15 minutes read these: a day is 96 rows per group instead of 1,440.
-rollups_quarter_hour = Table(
-    "rollups_quarter_hour",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("bucket", DateTime(timezone=True), nullable=False),
-    Column("tenant", String(64), nullable=False),
-    Column("provider", String(32), nullable=False),
-    Column("sending_ip", String(45), nullable=False),
-    Column("sending_domain", String(255), nullable=False),
-    Column("campaign", String(255), nullable=False),
-    Column("sent", Integer, nullable=False, default=0),
-    Column("delivered", Integer, nullable=False, default=0),
-    Column("deferred", Integer, nullable=False, default=0),
-    Column("bounced", Integer, nullable=False, default=0),
-    Column("hard_bounced", Integer, nullable=False, default=0),
-    Column("complained", Integer, nullable=False, default=0),
-    Column("opened", Integer, nullable=False, default=0),
-    Column("clicked", Integer, nullable=False, default=0),
-    Column("unsubscribed", Integer, nullable=False, default=0),
-    Column("dropped", Integer, nullable=False, default=0),
-    UniqueConstraint(
-        "bucket", "tenant", "provider", "sending_ip", "sending_domain", "campaign",
-        name="uq_rollups_quarter_hour_bucket_dimensions",
-    ),
-    Index(None, "tenant", "bucket"),
-)
+rollups_quarter_hour = rollup_table("rollups_quarter_hour")
 
 # Inputs that could not be read, kept with the reason for inspection.
 quarantine = Table(
